@@ -1,0 +1,72 @@
+"""The small value objects that hook implementations return."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyramid.request import Request
+
+    from core.jobs import JobContext
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """An entry of the main menu (``section="main"``) or the admin menu (``"admin"``).
+
+    ``label`` is a translation string or plain text; ``route`` a route name; the item is
+    shown only to users holding ``permission``. Lower ``order`` comes first.
+    """
+
+    name: str
+    label: Any
+    route: str
+    permission: str | None
+    order: int = 100
+    section: str = "main"
+    icon: str | None = None
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission named ``plugin:resource:action`` with a human label.
+
+    ``default_roles`` receive it when the plugin is enabled for a tenant; an admin can
+    change the grants afterwards. The ``admin`` role always holds every permission.
+    """
+
+    name: str
+    label: Any
+    default_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A dashboard box rendered from ``template`` with the dict returned by ``data(request)``.
+
+    ``size`` is ``"half"`` or ``"full"``; the widget is shown only with ``permission``.
+    """
+
+    name: str
+    title: Any
+    template: str
+    data: Callable[[Request], dict[str, Any]]
+    permission: str | None = None
+    order: int = 100
+    size: str = "half"
+
+
+@dataclass(frozen=True)
+class JobHandler:
+    """Runs background jobs of ``kind``: ``run(context)`` may return a JSON-able result.
+
+    Raise :class:`core.jobs.RetryLater` to try again after a delay; any other exception
+    counts as a failed attempt (retried with backoff up to the job's ``max_attempts``).
+    """
+
+    kind: str
+    run: Callable[[JobContext], dict[str, Any] | None]
+    description: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
