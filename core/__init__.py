@@ -30,6 +30,9 @@ def make_config(
     config.commit()
     for name in plugin_set.order:
         module = plugin_set.modules[name]
+        locale_dir = plugin_set.manifests[name].locale_dir
+        if locale_dir is not None:
+            config.add_translation_dirs(str(locale_dir))
         if hasattr(module, "includeme"):
             config.include(module)
             config.commit()
