@@ -200,13 +200,17 @@ def all_tenants(session: Session) -> Iterator[Session]:
 
 @contextmanager
 def tenant_scope(session: Session, tenant_id: int) -> Iterator[Session]:
-    """Scope ``session`` to ``tenant_id`` inside the block, restoring the previous scope."""
+    """Scope ``session`` to ``tenant_id`` inside the block (lifting ``all_tenants``), then
+    restore the previous scope."""
     previous = session.info.get("tenant_id")
+    unscoped = session.info.pop(ALL_TENANTS, None)
     session.info["tenant_id"] = tenant_id
     try:
         yield session
     finally:
         session.info["tenant_id"] = previous
+        if unscoped is not None:
+            session.info[ALL_TENANTS] = unscoped
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

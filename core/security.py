@@ -67,7 +67,7 @@ def passwords_from_settings(settings: dict[str, Any]) -> Passwords:
     """The password hasher configured by ``security.argon2.*``."""
     return Passwords(
         as_int(settings, "security.argon2.time_cost", 1),
-        as_int(settings, "security.argon2.memory_cost", 8),
+        as_int(settings, "security.argon2.memory_cost", 32),
     )
 
 

@@ -105,7 +105,7 @@ def prepare(settings: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, minimum in (
         ("session.max_age_hours", 1),
         ("security.argon2.time_cost", 1),
-        ("security.argon2.memory_cost", 8),
+        ("security.argon2.memory_cost", 32),
         ("security.login.max_failures", 1),
         ("security.login.lockout_minutes", 1),
         ("mail.smtp.port", 1),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.db import tenant_scope
 from core.hookspecs.types import Permission
 from core.models import RolePermission, Tenant, TenantHost, TenantPlugin
-from core.plugins import PluginSet, dependants, dependency_closure
+from core.plugins import CORE, PluginSet, dependants, dependency_closure
 
 TENANT_FREE_PREFIXES = ("/static/", "/healthz")
 """Paths served without resolving a tenant."""
@@ -70,7 +70,7 @@ def enabled_plugins(dbsession: Session, tenant_id: int) -> frozenset[str]:
         return frozenset(rows)
 
 
-def _grant_defaults(dbsession: Session, permissions: list[Permission]) -> None:
+def _grant_defaults(dbsession: Session, tenant_id: int, permissions: list[Permission]) -> None:
     for permission in permissions:
         for role in permission.default_roles:
             if role == "admin":
@@ -81,7 +81,9 @@ def _grant_defaults(dbsession: Session, permissions: list[Permission]) -> None:
                 )
             )
             if exists is None:
-                dbsession.add(RolePermission(role=role, permission=permission.name))
+                dbsession.add(
+                    RolePermission(tenant_id=tenant_id, role=role, permission=permission.name)
+                )
 
 
 def enable_plugin(
@@ -104,8 +106,8 @@ def enable_plugin(
             if row is not None and row.enabled:
                 continue
             if row is None:
-                dbsession.add(TenantPlugin(plugin=plugin, enabled=True))
-                _grant_defaults(dbsession, plugins.permissions_of(plugin))
+                dbsession.add(TenantPlugin(tenant_id=tenant.id, plugin=plugin, enabled=True))
+                _grant_defaults(dbsession, tenant.id, plugins.permissions_of(plugin))
             else:
                 row.enabled = True
             newly.append(plugin)
@@ -153,6 +155,8 @@ def create_tenant(
     tenant.hosts = [TenantHost(host=normalize_host(h)) for h in hosts]
     dbsession.add(tenant)
     dbsession.flush()
+    with tenant_scope(dbsession, tenant.id):
+        _grant_defaults(dbsession, tenant.id, plugins.permissions_of(CORE))
     for plugin in plugin_names:
         enable_plugin(dbsession, plugins, tenant, plugin)
     return tenant
@@ -179,21 +183,22 @@ def tenant_tween_factory(handler: Callable[[Request], Response], registry: Any) 
     def tenant_tween(request: Request) -> Response:
         if request.path.startswith(TENANT_FREE_PREFIXES):
             return handler(request)
-        tenant = request.tenant
-        if tenant is None:
+        if request.tenant is None:
             raise HTTPNotFound()
-        request.dbsession.info["tenant_id"] = tenant.id
         return handler(request)
 
     return tenant_tween
 
 
 def _request_tenant(request: Request) -> Tenant | None:
-    return resolve_tenant(
+    tenant = resolve_tenant(
         request.dbsession,
         request.host,
         request.registry.settings.get("kliendihaldus.default_tenant", ""),
     )
+    if tenant is not None:
+        request.dbsession.info["tenant_id"] = tenant.id
+    return tenant
 
 
 def _request_enabled_plugins(request: Request) -> frozenset[str]:

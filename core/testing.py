@@ -38,7 +38,7 @@ TEST_INI = Path(__file__).resolve().parent.parent / "config" / "test.ini"
 FALLBACK_SETTINGS = {
     "session.secret": "test-secret-0123456789abcdef0123456789abcdef",
     "security.argon2.time_cost": "1",
-    "security.argon2.memory_cost": "8",
+    "security.argon2.memory_cost": "64",
     "mail.backend": "smtp",
     "mail.smtp.host": "127.0.0.1",
     "mail.default_sender": "Kliendihaldus Test <test@kliendihaldus.test>",
@@ -130,9 +130,10 @@ def _wipe(engine: sa.Engine) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    engine = request.getfixturevalue("_engine") if "db_url" in request.fixturenames else None
     yield
-    if "db_url" in request.fixturenames:
-        _wipe(request.getfixturevalue("_engine"))
+    if engine is not None:
+        _wipe(engine)
 
 
 @pytest.fixture
@@ -226,7 +227,7 @@ class Browser:
         form["password"] = password
         response = form.submit()
         assert response.status_int == 303, response.text[:500]
-        return response.follow()
+        return response.follow(status="*")
 
     @property
     def csrf_token(self) -> str:
