@@ -45,10 +45,8 @@ def _column_keys(obj: Any) -> list[str]:
 
 
 def _entity_id(obj: Any) -> str:
-    identity = inspect(obj).identity
-    if identity is None:
-        return ""
-    return ",".join(str(part) for part in identity)
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    return ",".join(str(part) for part in key)
 
 
 def _shown(obj: Any, key: str, value: Any) -> Any:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import settings as settings_module
-from core.db import all_tenants, make_engine, make_session_factory
+from core.db import ALL_TENANTS, make_engine, make_session_factory
 from core.models import ROLES, Tenant, User
 from core.plugins import PluginSet, StartupError
 from core.security import passwords_from_settings
@@ -64,8 +64,8 @@ class Context:
         factory = make_session_factory(engine)
         try:
             with factory() as session, session.begin():
-                with all_tenants(session):
-                    yield session
+                session.info[ALL_TENANTS] = True
+                yield session
         finally:
             engine.dispose()
 
@@ -339,3 +339,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -101,8 +101,12 @@ def _identity(request: Request) -> Identity | None:
     if request.tenant is None:
         return None
     if request.path.startswith(API_PREFIX):
-        return _token_identity(request)
-    return _session_identity(request)
+        identity = _token_identity(request)
+    else:
+        identity = _session_identity(request)
+    if identity is not None:
+        request.dbsession.info["user_id"] = identity.user.id  # the audit log's author
+    return identity
 
 
 def _session_identity(request: Request) -> Identity | None:
