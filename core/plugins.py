@@ -217,8 +217,9 @@ class PluginSet:
         """Import every plugin and register the core's and the plugins' hook implementations."""
         from core import hooks as core_hooks
 
-        if not self.pm.is_registered(core_hooks):
-            self.pm.register(core_hooks, name=CORE)
+        if self.pm.is_registered(core_hooks):
+            return self  # already loaded
+        self.pm.register(core_hooks, name=CORE)
         for name in self.order:
             manifest = self.manifests[name]
             try:
