@@ -148,7 +148,7 @@ def user_new(request: Request) -> Any:
     if request.method == "POST" and form.validate() and _save_user(request, form, None):
         flash(request, _("User ${name} was created."), name=form.data["name"])
         return HTTPSeeOther(request.route_url("admin_users"))
-    return {"form": form, "user": None}
+    return {"form": form, "user": None, "log": []}
 
 
 @view_config(route_name="admin_user_edit", renderer="core:templates/admin/user_form.pt",
