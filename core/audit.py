@@ -17,7 +17,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from core.db import AppSession, TenantScoped, utcnow
-from core.models import AuditEntry, Audited
+from core.models import Audited, AuditEntry
 
 REDACTED = "***"
 

@@ -102,7 +102,7 @@ class TenantScoped:
     """
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+    def tenant_id(cls) -> Mapped[int]:
         return mapped_column(
             sa.ForeignKey("core_tenant.id", ondelete="CASCADE"), index=True, nullable=False
         )

@@ -18,7 +18,7 @@ from core.tenancy import create_tenant, default_plugin_names, enabled_plugins
 
 DEMO_SLUG = "demo"
 DEMO_LOGIN = "mari.tamm@demo.ee"
-DEMO_PASSWORD = "demo-parool"
+DEMO_PASSWORD = "demo-parool"  # noqa: S105 - the published demo login
 
 DEMO_USERS = (
     ("Mari Tamm", DEMO_LOGIN, "admin", "+372 5123 4567", dt.date(1980, 3, 14)),

@@ -12,7 +12,7 @@ from core.db import utcnow
 from core.models import Job
 
 
-class RetryLater(Exception):  # noqa: N818 - reads as an instruction
+class RetryLater(Exception):
     """Raised by a job handler to be run again after ``delay`` seconds."""
 
     def __init__(self, message: str = "", delay: float = 60) -> None:

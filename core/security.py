@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pyramid.security import Allowed, Denied
 from pyramid.request import Request
+from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from sqlalchemy.orm import Session
 

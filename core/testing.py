@@ -31,7 +31,7 @@ from core.models import Tenant, User
 from core.plugins import PluginSet
 from core.tenancy import create_tenant
 
-PASSWORD = "correct horse battery"
+PASSWORD = "correct horse battery"  # noqa: S105 - test users only
 """The password of users made by ``make_user`` unless another is given."""
 
 TEST_INI = Path(__file__).resolve().parent.parent / "config" / "test.ini"
@@ -264,3 +264,49 @@ def free_port() -> int:
 def tmp_dir() -> Path:
     """A new temporary folder (removed by the OS, not by the tests)."""
     return Path(tempfile.mkdtemp(prefix="kh-"))
+
+
+class HookCalls:
+    """Records which plugins' hook implementations run, as a context manager.
+
+    ``with HookCalls(app) as calls: ...`` watches the plugin manager of the ``app`` fixture
+    (or of a :class:`~core.plugins.PluginSet`, or a ``pluggy.PluginManager``) through
+    pluggy's call monitoring, so it sees the real calls made through ``request.hooks``::
+
+        with HookCalls(app) as calls:
+            browser(tenant, user).get("/")
+        assert calls.called("acme", "dashboard_widgets")
+        assert "acme" not in calls.plugins()
+    """
+
+    def __init__(self, target: Any) -> None:
+        registry = getattr(target, "registry", None)
+        if registry is not None:
+            target = registry["plugins"]
+        self.pm = getattr(target, "pm", target)
+        self.calls: list[tuple[str, str]] = []
+        self._undo: Callable[[], None] | None = None
+
+    def _before(self, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
+        self.calls.extend((hook_name, impl.plugin_name) for impl in hook_impls)
+
+    def _after(self, outcome: Any, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
+        return None
+
+    def __enter__(self) -> HookCalls:
+        self._undo = self.pm.add_hookcall_monitoring(self._before, self._after)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._undo is not None:
+            self._undo()
+            self._undo = None
+
+    def plugins(self, hook: str | None = None) -> set[str]:
+        """Names of the plugins (``"core"`` included) whose implementations of ``hook``
+        (of any hook when None) were called."""
+        return {plugin for name, plugin in self.calls if hook is None or name == hook}
+
+    def called(self, plugin: str, hook: str | None = None) -> bool:
+        """True when an implementation of ``plugin`` (for ``hook``, if given) was called."""
+        return plugin in self.plugins(hook)

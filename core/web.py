@@ -82,9 +82,9 @@ def _add_renderer_globals(event: BeforeRender) -> None:
 
 def require_permission_deriver(view: Callable, info: Any) -> Callable:
     """Refuse at start-up any view registered without an explicit permission."""
-    if info.exception_only or info.options.get("context") is not None and _is_exception(
+    if info.exception_only or (info.options.get("context") is not None and _is_exception(
         info.options.get("context")
-    ):
+    )):
         return view
     if info.options.get("permission") is None:
         name = getattr(info.original_view, "__qualname__", repr(info.original_view))

@@ -21,7 +21,6 @@ from core.tenancy import (
     resolve_tenant,
 )
 
-
 # --- a view that forgets the tenant filter ------------------------------------------------
 
 def leaky_list(request):

@@ -47,9 +47,10 @@ def account(request: Request) -> Any:
     if request.method == "POST" and form.validate():
         data = form.data
         passwords = request.registry["passwords"]
-        if data["new_password"]:
-            if not passwords.verify(user.password_hash, data["current_password"] or ""):
-                form.add_error("current_password", _("The current password is not correct."))
+        if data["new_password"] and not passwords.verify(
+            user.password_hash, data["current_password"] or ""
+        ):
+            form.add_error("current_password", _("The current password is not correct."))
         if not form.errors:
             user.name = data["name"]
             user.locale = data["locale"]
