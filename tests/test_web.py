@@ -97,3 +97,10 @@ def test_error_page_has_no_traceback(browser, tenant, make_user):
     page = browser(tenant, user).get("/no/such/page", status=404)
     assert "Traceback" not in page.text
     assert re.search(r"<title>.*</title>", page.text)
+
+
+def test_security_headers_forbid_foreign_code_and_framing(browser, tenant):
+    response = browser(tenant).get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -15,6 +15,10 @@
       if (!details.contains(event.target)) { details.removeAttribute("open"); }
     });
   });
+  // Filters that apply as soon as a choice is made: <select data-autosubmit>
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   // Confirm dangerous actions: <button data-confirm="Are you sure?">
   document.addEventListener("submit", function (event) {
     var button = event.submitter;
