@@ -53,8 +53,8 @@ def format_money(request: Request, amount: Decimal | int | None, currency: str =
     """``1 234,56 €`` in Estonian, ``€1,234.56`` in English; empty for None."""
     if amount is None:
         return ""
-    if isinstance(amount, float):
-        raise TypeError("money must be Decimal, not float")
+    if isinstance(amount, float | bool):
+        raise TypeError("money must be Decimal (or int), not float or bool")
     return babel_numbers.format_currency(
         Decimal(amount), currency, locale=request.locale_name
     )
@@ -75,7 +75,7 @@ def format_date(request: Request, value: dt.date | dt.datetime | None, fmt: str 
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        value = value.astimezone(tenant_zone(request)).date()
+        value = _aware(value).astimezone(tenant_zone(request)).date()
     return babel_dates.format_date(value, format=fmt, locale=request.locale_name)
 
 
@@ -84,8 +84,15 @@ def format_datetime(request: Request, value: dt.datetime | None, fmt: str = "med
     if value is None:
         return ""
     return babel_dates.format_datetime(
-        value, format=fmt, tzinfo=tenant_zone(request), locale=request.locale_name
+        _aware(value), format=fmt, tzinfo=tenant_zone(request), locale=request.locale_name
     )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Refuse naive timestamps: every time in the product is timezone-aware."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given where a timezone-aware one is required")
+    return value
 
 
 def includeme(config: Any) -> None:

@@ -29,6 +29,17 @@ ROLE_LABELS = {
 }
 
 
+STATUS_LABELS = {
+    "queued": _("queued"),
+    "sending": _("sending"),
+    "sent": _("sent"),
+    "failed": _("failed"),
+    "running": _("running"),
+    "done": _("done"),
+}
+ACTION_LABELS = {"insert": _("created"), "update": _("changed"), "delete": _("deleted")}
+
+
 # --- Modules ---------------------------------------------------------------------------
 
 @view_config(route_name="admin_modules", renderer="core:templates/admin/modules.pt",
@@ -148,7 +159,7 @@ def user_new(request: Request) -> Any:
     if request.method == "POST" and form.validate() and _save_user(request, form, None):
         flash(request, _("User ${name} was created."), name=form.data["name"])
         return HTTPSeeOther(request.route_url("admin_users"))
-    return {"form": form, "user": None, "log": []}
+    return {"form": form, "user": None, "log": [], "action_labels": ACTION_LABELS}
 
 
 @view_config(route_name="admin_user_edit", renderer="core:templates/admin/user_form.pt",
@@ -165,7 +176,8 @@ def user_edit(request: Request) -> Any:
     if request.method == "POST" and form.validate() and _save_user(request, form, user):
         flash(request, _("User ${name} was saved."), name=user.name)
         return HTTPSeeOther(request.route_url("admin_users"))
-    return {"form": form, "user": user, "log": history(request.dbsession, User, user.id, 20)}
+    return {"form": form, "user": user, "log": history(request.dbsession, User, user.id, 20),
+            "action_labels": ACTION_LABELS}
 
 
 # --- Roles -----------------------------------------------------------------------------
@@ -198,7 +210,7 @@ def roles(request: Request) -> Any:
     groups: dict[str, list[Any]] = {}
     for name in sorted(declared):
         plugin = name.split(":", 1)[0]
-        label = "Core" if plugin == "core" else (
+        label = request.translate(_("Core")) if plugin == "core" else (
             plugins.label(plugin, request.locale_name) if plugin in plugins.manifests else plugin)
         groups.setdefault(label, []).append(declared[name])
     return {"groups": groups, "roles": editable_roles, "granted": granted,
@@ -219,7 +231,8 @@ def audit(request: Request) -> dict[str, Any]:
     if entity_id:
         stmt = stmt.where(AuditEntry.entity_id == entity_id)
     page = paginate(request.dbsession, request, stmt)
-    return {"pager": page, "entity": entity, "entity_id": entity_id}
+    return {"pager": page, "entity": entity, "entity_id": entity_id,
+            "action_labels": ACTION_LABELS}
 
 
 # --- Outbox ----------------------------------------------------------------------------
@@ -234,4 +247,4 @@ def outbox(request: Request) -> dict[str, Any]:
         stmt = stmt.where(MailMessage.status == status)
     page = paginate(request.dbsession, request, stmt)
     jobs = request.dbsession.scalars(sa.select(Job).order_by(Job.id.desc()).limit(20)).all()
-    return {"pager": page, "jobs": jobs, "status": status}
+    return {"pager": page, "jobs": jobs, "status": status, "status_labels": STATUS_LABELS}
