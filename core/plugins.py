@@ -99,6 +99,13 @@ def read_manifest(module: str) -> Manifest:
         raise StartupError(f"Plugin package '{module}' has no plugin.toml") from exc
     except tomllib.TOMLDecodeError as exc:
         raise StartupError(f"Plugin package '{module}' has an invalid plugin.toml: {exc}") from exc
+    hooks = data.get("hooks")
+    if hooks is not None and not isinstance(hooks, str):
+        raise StartupError(f"plugin.toml of '{module}': hooks must be a module name")
+    for key in ("depends", "optional_depends"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise StartupError(f"plugin.toml of '{module}': {key} must be a list of names")
     try:
         return Manifest(
             name=str(data["name"]),
@@ -109,7 +116,7 @@ def read_manifest(module: str) -> Manifest:
             description=_as_labels(data.get("description")),
             depends=tuple(data.get("depends", ())),
             optional_depends=tuple(data.get("optional_depends", ())),
-            hooks=data.get("hooks"),
+            hooks=hooks,
         )
     except KeyError as exc:
         raise StartupError(f"plugin.toml of '{module}' lacks the field {exc.args[0]}") from exc

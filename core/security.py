@@ -148,10 +148,12 @@ def _effective_permissions(request: Request) -> frozenset[str]:
     identity = request.identity
     if identity is None:
         return frozenset()
+    declared = set(declared_permissions(request))
     if identity.user.role == "admin":
-        granted = set(declared_permissions(request))
+        granted = declared
     else:
-        granted = role_permissions(request.dbsession, identity.user.role)
+        # Grants of a disabled plugin stay stored but grant nothing while it is off.
+        granted = role_permissions(request.dbsession, identity.user.role) & declared
     granted.add(SELF_SERVICE)
     return frozenset(granted)
 

@@ -138,7 +138,11 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def dbsession(_engine: sa.Engine) -> Iterator[AppSession]:
-    """A session over all tenants for arranging and checking data; commit it yourself."""
+    """A session over all tenants for arranging and checking data; commit it yourself.
+
+    On SQLite a read opens a snapshot: call ``dbsession.rollback()`` (or ``commit()``)
+    before checking what the application wrote after that read.
+    """
     factory = make_session_factory(_engine)
     session = factory()
     session.info["all_tenants"] = True
@@ -277,6 +281,9 @@ class HookCalls:
             browser(tenant, user).get("/")
         assert calls.called("acme", "dashboard_widgets")
         assert "acme" not in calls.plugins()
+
+    ``calls`` lists the ``(hook name, plugin name)`` of every implementation run, in order;
+    ``hooks`` the names of the hooks called (also those without any implementation).
     """
 
     def __init__(self, target: Any) -> None:
@@ -285,9 +292,11 @@ class HookCalls:
             target = registry["plugins"]
         self.pm = getattr(target, "pm", target)
         self.calls: list[tuple[str, str]] = []
+        self.hooks: list[str] = []
         self._undo: Callable[[], None] | None = None
 
     def _before(self, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
+        self.hooks.append(hook_name)
         self.calls.extend((hook_name, impl.plugin_name) for impl in hook_impls)
 
     def _after(self, outcome: Any, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
@@ -310,3 +319,337 @@ class HookCalls:
     def called(self, plugin: str, hook: str | None = None) -> bool:
         """True when an implementation of ``plugin`` (for ``hook``, if given) was called."""
         return plugin in self.plugins(hook)
+
+    def hook_called(self, hook: str) -> bool:
+        """True when ``hook`` was called at all (even if no implementation ran)."""
+        return hook in self.hooks
+
+
+# --- the worker: a clock for tests, workers, and a real SMTP server ------------------------
+# These imports are kept with the fixtures they serve.
+import datetime as dt  # noqa: E402
+import email  # noqa: E402
+import threading  # noqa: E402
+from email.message import EmailMessage  # noqa: E402
+from email.policy import default as default_policy  # noqa: E402
+
+from core.db import utcnow  # noqa: E402
+from core.worker import Worker  # noqa: E402
+
+
+class Clock:
+    """A clock for :class:`core.worker.Worker` that tests move forward instead of sleeping.
+
+    It reads the real time plus an offset, so rows stamped with the real time (a queued
+    job's ``run_after``, a message's ``next_attempt_at``) are due at once; ``advance()``
+    jumps ahead, e.g. past a retry delay or a lock timeout.
+    """
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta(0)
+
+    def __call__(self) -> dt.datetime:
+        """The current (shifted) time, timezone-aware."""
+        return utcnow() + self.offset
+
+    def advance(self, delta: dt.timedelta | None = None, **kwargs: float) -> dt.datetime:
+        """Move forward by ``delta`` or by ``timedelta(**kwargs)``; returns the new time."""
+        self.offset += delta if delta is not None else dt.timedelta(**kwargs)
+        return self()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A :class:`Clock` starting at the real time."""
+    return Clock()
+
+
+@pytest.fixture
+def make_worker(
+    app_settings: dict[str, str], plugin_set: PluginSet, clock: Clock
+) -> Iterator[Callable[..., Worker]]:
+    """``make_worker(settings=None, plugins=None, now=None, name=None)``: a worker on the
+    test database, using the ``clock`` fixture unless ``now`` is given; closed after the
+    test."""
+    workers: list[Worker] = []
+
+    def factory(
+        settings: dict[str, str] | None = None,
+        plugins: PluginSet | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+        name: str | None = None,
+    ) -> Worker:
+        worker = Worker(settings or app_settings, plugins or plugin_set, now or clock,
+                        name=name)
+        workers.append(worker)
+        return worker
+
+    yield factory
+    for worker in workers:
+        worker.close()
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """A message the test SMTP server accepted: the envelope and the parsed e-mail."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    message: EmailMessage
+    peer: tuple[str, int]
+    """The client's address and port: one value per SMTP connection."""
+
+    @property
+    def message_id(self) -> str:
+        """The ``Message-ID`` header."""
+        return str(self.message["Message-ID"])
+
+
+class SMTPTestServer:
+    """A real SMTP server (aiosmtpd) on ``127.0.0.1:<port>`` that records what it accepts.
+
+    ``messages`` lists the accepted :class:`ReceivedMail` in order. ``stop()`` and
+    ``start()`` simulate an outage (the port stays the same). The server can be told to
+    misbehave: ``fail_after(n)`` answers DATA with a temporary ``421`` after ``n`` more
+    accepted messages, ``go_down_after(n)`` accepts ``n`` more messages and then crashes
+    (the connection is cut at the next command and the port refuses connections until
+    ``start()``), ``reject_recipient(address)`` refuses RCPT permanently (``550``),
+    ``drop_after_data(n)`` closes the connection without answering after receiving the
+    next messages' content (the client cannot know whether they were accepted);
+    ``behave()`` ends all of that. ``require_login(username, password)`` refuses mail
+    (``530``) from clients that did not log in (AUTH PLAIN/LOGIN, offered without TLS).
+    ``on_data(callback)`` calls ``callback(received)`` for
+    every accepted message before answering, e.g. to look at the database at that moment.
+    """
+
+    TEMPORARY_FAILURE = "421 4.3.0 Service not available, try again later"
+    NO_SUCH_USER = "550 5.1.1 No such user here"
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port()
+        self._lock = threading.Lock()
+        self._control_lock = threading.Lock()
+        self._messages: list[ReceivedMail] = []
+        self._controller: Any = None
+        self._stopper: threading.Thread | None = None
+        self._on_data: Callable[[ReceivedMail], None] | None = None
+        self.behave()
+
+    # Control ------------------------------------------------------------------------------
+
+    def start(self) -> SMTPTestServer:
+        """Listen (again) on the same port (restarting it if it runs)."""
+        from aiosmtpd.controller import Controller
+
+        self.stop()  # also waits for a crash (go_down_after) to finish shutting down
+        controller = Controller(self._Handler(self), hostname=self.host, port=self.port,
+                                authenticator=self._authenticate, auth_require_tls=False)
+        controller.start()
+        with self._control_lock:
+            self._controller = controller
+        return self
+
+    def stop(self) -> None:
+        """Stop listening: clients get "connection refused" until ``start()``."""
+        stopper = self._stopper
+        if stopper is not None and stopper is not threading.current_thread():
+            stopper.join()  # a crash (go_down_after) is shutting the server down
+            self._stopper = None
+        with self._control_lock:
+            controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is listening."""
+        return self._controller is not None
+
+    def behave(self) -> None:
+        """Accept every message again (undo ``fail_after``, ``reject_recipient`` etc.)."""
+        with self._lock:
+            self._accept_budget: int | None = None
+            self._failure_reply = self.TEMPORARY_FAILURE
+            self._rejected: dict[str, str] = {}
+            self._drops = 0
+            self._crash_budget: int | None = None
+            self._credentials: tuple[str, str] | None = None
+
+    def fail_after(self, n: int, reply: str = TEMPORARY_FAILURE) -> None:
+        """Accept ``n`` more messages, then answer every DATA with ``reply``."""
+        with self._lock:
+            self._accept_budget = n
+            self._failure_reply = reply
+
+    def go_down_after(self, n: int) -> None:
+        """Accept ``n`` more messages, then crash: cut the connection at the next command
+        and stop listening (``start()`` brings the server back)."""
+        with self._lock:
+            self._crash_budget = n
+
+    def require_login(self, username: str, password: str) -> None:
+        """Accept mail only from clients logged in with these credentials."""
+        with self._lock:
+            self._credentials = (username, password)
+
+    def reject_recipient(self, address: str, reply: str = NO_SUCH_USER) -> None:
+        """Refuse ``address`` at RCPT TO with ``reply``."""
+        with self._lock:
+            self._rejected[address.lower()] = reply
+
+    def on_data(self, callback: Callable[[ReceivedMail], None] | None) -> None:
+        """Call ``callback(received)`` (in the server's thread) for each accepted message,
+        before the server answers; None removes it. Exceptions are reported to the client
+        as a 5xx error, so keep assertions for later."""
+        self._on_data = callback
+
+    def drop_after_data(self, n: int = 1) -> None:
+        """For the next ``n`` messages: record the content, then hang up without a reply."""
+        with self._lock:
+            self._drops = n
+
+    # Results ------------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        """The accepted messages, oldest first (a copy)."""
+        with self._lock:
+            return list(self._messages)
+
+    @property
+    def message_ids(self) -> list[str]:
+        """The ``Message-ID`` of every accepted message, oldest first."""
+        return [received.message_id for received in self.messages]
+
+    def clear(self) -> None:
+        """Forget the messages received so far."""
+        with self._lock:
+            self._messages.clear()
+
+    # Server side --------------------------------------------------------------------------
+
+    def _crash_now(self) -> bool:
+        """Whether the server is to go down at this command (then it starts doing so)."""
+        with self._lock:
+            if self._crash_budget is None or self._crash_budget > 0:
+                return False
+            self._crash_budget = None
+            # Stopping joins the server's thread, so it is done from another thread.
+            self._stopper = threading.Thread(target=self.stop, daemon=True)
+            self._stopper.start()
+            return True
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> Any:
+        """aiosmtpd authenticator: the credentials given to ``require_login``."""
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        with self._lock:
+            expected = self._credentials
+        given = None
+        if isinstance(auth_data, LoginPassword):
+            given = (auth_data.login.decode(), auth_data.password.decode())
+        return AuthResult(success=expected is not None and given == expected, handled=False)
+
+    def _login_missing(self, session: Any) -> bool:
+        with self._lock:
+            return self._credentials is not None and not session.authenticated
+
+    def _rcpt_reply(self, address: str) -> str | None:
+        with self._lock:
+            return self._rejected.get(address.lower())
+
+    def _data_reply(
+        self, mail_from: str, rcpt_tos: list[str], data: bytes, peer: tuple[str, int]
+    ) -> str | None:
+        """Record the message unless failing; None means: hang up without answering."""
+        with self._lock:
+            if self._accept_budget is not None:
+                if self._accept_budget <= 0:
+                    return self._failure_reply
+                self._accept_budget -= 1
+            if self._crash_budget is not None:
+                self._crash_budget -= 1
+            # Parsed with Python's line endings; ``data`` keeps the bytes as received.
+            parsed = email.message_from_bytes(data.replace(b"\r\n", b"\n"),
+                                              policy=default_policy)
+            assert isinstance(parsed, EmailMessage)
+            received = ReceivedMail(mail_from, list(rcpt_tos), data, parsed, tuple(peer[:2]))
+            self._messages.append(received)
+            hang_up = self._drops > 0
+            if hang_up:
+                self._drops -= 1
+        callback = self._on_data
+        if callback is not None:
+            callback(received)
+        return None if hang_up else "250 2.0.0 Message accepted for delivery"
+
+    class _Handler:
+        """aiosmtpd handler hooks delegating to the server object."""
+
+        def __init__(self, owner: SMTPTestServer) -> None:
+            self.owner = owner
+
+        async def handle_MAIL(
+            self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+        ) -> str:
+            """Accept the sender, unless the server is to go down now."""
+            if self.owner._crash_now():
+                server.transport.abort()
+                return "421 4.3.2 going down"
+            if self.owner._login_missing(session):
+                return "530 5.7.0 Authentication required"
+            envelope.mail_from = address
+            envelope.mail_options.extend(options)
+            return "250 2.1.0 OK"
+
+        async def handle_RCPT(
+            self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+        ) -> str:
+            """Accept the recipient unless it is to be rejected."""
+            reply = self.owner._rcpt_reply(address)
+            if reply is not None:
+                return reply
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
+
+        async def handle_DATA(
+            self, server: Any, session: Any, envelope: Any
+        ) -> str:
+            """Record the message (or fail, or hang up) as the owner was told."""
+            reply = self.owner._data_reply(
+                envelope.mail_from, envelope.rcpt_tos, envelope.original_content, session.peer
+            )
+            if reply is None:
+                server.transport.abort()
+                return "250 2.0.0 never seen by the client"
+            return reply
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPTestServer]:
+    """A running :class:`SMTPTestServer` on a free port, stopped after the test."""
+    server = SMTPTestServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mail_settings(app_settings: dict[str, str], smtp_server: SMTPTestServer) -> dict[str, str]:
+    """``app_settings`` with SMTP delivery to ``smtp_server`` (a copy; no TLS, no login)."""
+    return {
+        **app_settings,
+        "mail.backend": "smtp",
+        "mail.smtp.host": smtp_server.host,
+        "mail.smtp.port": str(smtp_server.port),
+        "mail.smtp.starttls": "false",
+        "mail.smtp.ssl": "false",
+        "mail.smtp.username": "",
+        "mail.smtp.password": "",
+        "mail.smtp.timeout": "10",
+    }
