@@ -7,6 +7,7 @@ Settings come from ``--config`` (default: ``$KLIENDIHALDUS_CONFIG`` or
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -321,8 +322,12 @@ def worker(ctx: Context, once: bool) -> None:
         done = w.run_once()
         click.echo(f"Processed {done} item(s).")
     else:
+        # SIGTERM (service managers) and Ctrl+C finish the current item, then stop.
+        signal.signal(signal.SIGTERM, lambda *_: w.stop())
+        signal.signal(signal.SIGINT, lambda *_: w.stop())
         click.echo(f"Worker {w.name} started; press Ctrl+C to stop.")
         w.run_forever()
+        click.echo("Worker stopped.")
 
 
 def main() -> None:

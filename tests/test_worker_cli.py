@@ -50,3 +50,19 @@ def test_worker_once_delivers_queued_mail_and_exits(db_url, dbsession, tenant, s
     assert again.returncode == 0, again.stderr
     assert "Processed 0 item(s)." in again.stdout
     assert len(smtp_server.messages) == 1
+
+
+def test_worker_stops_cleanly_on_sigterm(db_url):
+    """A service manager's SIGTERM ends the loop after the current item, exit status 0."""
+    import signal as signal_module
+
+    env = dict(os.environ, DATABASE_URL=db_url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", "--config", "config/test.ini", "worker"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert "started" in process.stdout.readline()
+    process.send_signal(signal_module.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Worker stopped." in out
