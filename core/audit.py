@@ -60,7 +60,10 @@ def _insert_changes(obj: Any) -> dict[str, Any]:
 def _update_changes(obj: Any) -> dict[str, Any]:
     state = inspect(obj)
     changes: dict[str, Any] = {}
+    ignored = type(obj).__audit_ignore__
     for key in _column_keys(obj):
+        if key in ignored:
+            continue
         history = state.attrs[key].history
         if not history.has_changes():
             continue

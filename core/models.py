@@ -22,6 +22,8 @@ class Audited:
     """
 
     __audit_exclude__: frozenset[str] = frozenset()
+    __audit_ignore__: frozenset[str] = frozenset()
+    """Bookkeeping columns (e.g. last login) whose changes alone are not worth an entry."""
 
 
 class Tenant(Base):
@@ -73,6 +75,7 @@ class User(Audited, TenantScoped, Base):
     __tablename__ = "core_user"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "email"),)
     __audit_exclude__ = frozenset({"password_hash"})
+    __audit_ignore__ = frozenset({"last_login_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254))
@@ -230,3 +233,7 @@ class MailAttachment(TenantScoped, Base):
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(100))
     data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+# The audit listener must be attached wherever models are used (web, CLI, worker).
+import core.audit  # noqa: E402, F401

@@ -69,3 +69,31 @@ def test_audit_page_filters_by_record(browser, tenant, make_user):
         "/admin/audit", {"entity": "core_user", "entity_id": str(target.id)})
     assert "Peeter Mets" in page.text
     assert f"core_user #{admin.id}<" not in page.text
+
+
+def test_command_line_changes_are_logged_too(db_url, dbsession):
+    """The audit listener works without the web app: here the CLI creates a user."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, DATABASE_URL=db_url)
+    for args in (["tenant", "create", "Näide OÜ", "--host", "naide.test", "--plugins", ""],
+                 ["user", "create", "--tenant", "naide", "--email", "juku@naide.test",
+                  "--role", "sales"]):
+        subprocess.run([sys.executable, "-m", "core", "--config", "config/test.ini", *args],
+                       cwd=root, env=env, check=True, capture_output=True, timeout=120)
+    entry = dbsession.scalar(sa.select(AuditEntry).where(AuditEntry.entity == "core_user"))
+    assert entry.action == "insert"
+    assert entry.user_id is None  # the system, not a logged-in user
+    assert entry.changes["email"] == [None, "juku@naide.test"]
+
+
+def test_login_bookkeeping_is_not_logged(browser, tenant, make_user, dbsession):
+    user = make_user(tenant, "sales")
+    browser(tenant, user)
+    with tenant_scope(dbsession, tenant.id):
+        actions = [e.action for e in history(dbsession, User, user.id)]
+    assert actions == ["insert"]
