@@ -265,6 +265,49 @@ def session_for_transaction(
     return session
 
 
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+"""PostgreSQL serialization failure and deadlock: the transaction may simply be run again."""
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """True for database errors that a retry of the whole transaction can cure.
+
+    SQLite reports a concurrent writer as "database is locked" (also when a read snapshot
+    became stale in WAL mode); PostgreSQL as a serialization failure or deadlock.
+    """
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in TRANSIENT_SQLSTATES:
+        return True
+    message = str(orig).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+def retry_tween_factory(handler: Any, registry: Any) -> Any:
+    """Tween (over pyramid_tm) marking transient database errors retryable, so pyramid_retry
+    runs the request again in a fresh transaction instead of answering 500.
+
+    It sees errors raised at commit and errors an exception view already rendered.
+    """
+    from pyramid_retry import mark_error_retryable
+
+    def retry_transient(request: Any) -> Any:
+        try:
+            response = handler(request)
+        except sa.exc.DBAPIError as exc:
+            if is_transient_db_error(exc):
+                mark_error_retryable(exc)
+            raise
+        exc = getattr(request, "exception", None)
+        if exc is not None and is_transient_db_error(exc):
+            mark_error_retryable(exc)
+        return response
+
+    return retry_transient
+
+
 def includeme(config: Any) -> None:
     """Wire the engine, the session factory and ``request.dbsession`` into Pyramid."""
     settings = config.get_settings()
@@ -284,3 +327,4 @@ def includeme(config: Any) -> None:
         return session
 
     config.add_request_method(dbsession, reify=True)
+    config.add_tween("core.db.retry_tween_factory", over="pyramid_tm.tm_tween_factory")

@@ -180,3 +180,33 @@ def test_unknown_plugin_is_refused(dbsession, make_tenant, chain):
     tenant = make_tenant("Alfa AS", host="alfa.test", plugins=[])
     with pytest.raises(PluginStateError):
         enable_plugin(dbsession, chain, tenant, "nope")
+
+
+def test_transient_database_error_is_retried(app_settings, make_tenant, dbsession):
+    """A concurrent writer on SQLite ("database is locked") or a serialization failure on
+    PostgreSQL makes the request run again in a new transaction, not answer 500."""
+    import sqlite3
+
+    make_tenant("Alfa AS", host="alfa.test")
+    attempts = []
+
+    def flaky(request):
+        attempts.append(request.environ["retry.attempt"])
+        request.dbsession.add(User(email=f"try{len(attempts)}@alfa.test", name="T",
+                                   role="sales"))
+        request.dbsession.flush()
+        if len(attempts) == 1:
+            raise sa.exc.OperationalError("UPDATE ...", {}, sqlite3.OperationalError(
+                "database is locked"))
+        return {"attempts": len(attempts)}
+
+    config = make_config(app_settings)
+    config.add_route("flaky", "/flaky")
+    config.add_view(flaky, route_name="flaky", renderer="json",
+                    permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+    client = webtest.TestApp(config.make_wsgi_app(), extra_environ={"HTTP_HOST": "alfa.test"})
+    assert client.post("/flaky").json == {"attempts": 2}
+    assert attempts == [0, 1]
+    # The first attempt's insert was rolled back; only the second one is kept.
+    emails = dbsession.scalars(sa.select(User.email)).all()
+    assert emails == ["try2@alfa.test"]
