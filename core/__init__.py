@@ -45,4 +45,8 @@ def main(global_config: dict[str, Any] | None = None, **settings: Any) -> Router
     from core.migrate import require_current_schema
 
     require_current_schema(config.registry)
-    return config.make_wsgi_app()
+    app = config.make_wsgi_app()
+    from core.web import precompile_templates
+
+    precompile_templates(config.registry)
+    return app

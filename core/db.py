@@ -312,6 +312,9 @@ def includeme(config: Any) -> None:
     """Wire the engine, the session factory and ``request.dbsession`` into Pyramid."""
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # Annotating transactions with the user would authenticate every request, including
+    # static files and /healthz, which need neither a tenant nor a session.
+    settings.setdefault("tm.annotate_user", "false")
     config.include("pyramid_tm")
     config.include("pyramid_retry")
     engine = make_engine(settings["sqlalchemy.url"])

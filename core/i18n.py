@@ -16,6 +16,7 @@ from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from pyramid.i18n import TranslationStringFactory
 from pyramid.request import Request
+from sqlalchemy.exc import SQLAlchemyError
 
 _ = TranslationStringFactory("core")
 
@@ -26,7 +27,10 @@ LOCALE_COOKIE = "kh_lang"
 
 def negotiate_locale(request: Request) -> str:
     """The request's language: user's choice, cookie, tenant default, Estonian."""
-    user = getattr(request, "user", None) if request.tenant is not None else None
+    try:
+        user = request.user if request.tenant is not None else None
+    except SQLAlchemyError:  # a failed transaction: fall back to the cookie
+        user = None
     if user is not None and user.locale in LANGUAGES:
         return user.locale
     cookie = request.cookies.get(LOCALE_COOKIE)

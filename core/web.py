@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pyramid.events import BeforeRender, NewResponse
@@ -95,6 +96,28 @@ def _add_renderer_globals(event: BeforeRender) -> None:
     event["macros"] = get_renderer(MACROS).implementation().macros
     if request is not None:
         event.setdefault("t", request.translate)
+
+
+def precompile_templates(registry: Any) -> int:
+    """Compile every template of the core and the installed plugins now.
+
+    Chameleon compiles a template on its first use; doing it at start-up keeps that cost
+    off the first requests and avoids compiling in several threads at once (CPython 3.11's
+    compiler is not safe for that). Returns the number of templates compiled.
+    """
+    import core
+
+    packages = [(core.__name__, Path(core.__file__).parent)]
+    packages += [(m.module, m.path) for m in registry["plugins"].manifests.values()]
+    count = 0
+    for package, folder in packages:
+        for path in sorted(folder.rglob("*.pt")):
+            if "tests" in path.relative_to(folder).parts:
+                continue
+            spec = f"{package}:{path.relative_to(folder).as_posix()}"
+            get_renderer(spec, registry=registry).implementation().cook_check()
+            count += 1
+    return count
 
 
 def require_permission_deriver(view: Callable, info: Any) -> Callable:

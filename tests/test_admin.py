@@ -108,3 +108,41 @@ def test_pages_use_no_external_resources():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"""(src|href)=["']https?://""", text), path
         assert "@import url(http" not in text, path
+
+
+def test_database_error_still_renders_the_products_500_page(app_settings, make_tenant,
+                                                             make_user):
+    tenant = make_tenant("Alfa AS", host="alfa.test")
+    make_user(tenant, "sales", email="taken@alfa.test")
+
+    def duplicate(request):
+        request.dbsession.add(User(email="taken@alfa.test", name="Twin", role="sales"))
+        request.dbsession.flush()  # violates the unique e-mail per tenant
+
+    config = make_config(app_settings)
+    config.add_route("duplicate", "/duplicate")
+    config.add_view(duplicate, route_name="duplicate", permission=NO_PERMISSION_REQUIRED)
+    client = webtest.TestApp(config.make_wsgi_app(), extra_environ={"HTTP_HOST": "alfa.test"})
+    page = client.get("/duplicate", status=500)
+    assert "Alfa AS" in page.text  # the product's own layout, not the server's bare page
+    assert "IntegrityError" not in page.text and "Traceback" not in page.text
+
+
+def test_static_files_and_health_need_no_tenant_lookup(app, browser, tenant):
+    from sqlalchemy import event
+
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.strip().upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(statement)
+
+    engine = app.registry["db_engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        browser(tenant).get("/static/app.css")
+        assert statements == []
+        browser(tenant).get("/healthz")
+        assert [s.strip().upper() for s in statements] == ["SELECT 1"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

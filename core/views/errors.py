@@ -12,7 +12,9 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from sqlalchemy.exc import SQLAlchemyError
 
+from core.db import is_transient_db_error
 from core.i18n import _
 from core.security import API_PREFIX
 
@@ -80,6 +82,15 @@ def server_error(exc: Exception, request: Request) -> Response:
     """500: log the traceback, show a calm page without it."""
     if isinstance(exc, HTTPException):
         return exc
-    log.exception("Unhandled error on %s %s", request.method, request.path)
+    attempt = request.environ.get("retry.attempt", 0)
+    if is_transient_db_error(exc) and attempt + 1 < request.environ.get("retry.attempts", 1):
+        # pyramid_retry runs the request again and throws this response away.
+        log.info("Retrying %s %s after a transient database error: %s",
+                 request.method, request.path, exc.orig)
+    else:
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+    if isinstance(exc, SQLAlchemyError):
+        # The failed transaction is aborted anyway; a clean one lets the page render.
+        request.dbsession.rollback()
     return error_page(request, 500, _("Something went wrong"),
                       _("The error has been logged. Please try again; nothing was saved."))
