@@ -84,6 +84,18 @@ def _delete_changes(obj: Any) -> dict[str, Any]:
     }
 
 
+def _parent(obj: Any, action: str) -> str | None:
+    spec = type(obj).__audit_parent__
+    if spec is None:
+        return None
+    table, column = spec
+    state = inspect(obj)
+    value = getattr(obj, column) if action != "delete" else state.attrs[column].loaded_value
+    if value is None or value is sa.orm.base.NO_VALUE:
+        return None
+    return f"{table}:{value}"
+
+
 def _row(session: Session, obj: Any, action: str, changes: dict[str, Any]) -> dict[str, Any]:
     tenant_id = obj.tenant_id if isinstance(obj, TenantScoped) else session.info.get("tenant_id")
     return {
@@ -94,6 +106,7 @@ def _row(session: Session, obj: Any, action: str, changes: dict[str, Any]) -> di
         "entity_id": _entity_id(obj),
         "action": action,
         "changes": changes,
+        "parent": _parent(obj, action),
     }
 
 
@@ -119,16 +132,25 @@ event.listen(AppSession, "after_flush", _write_audit)
 
 
 def history(
-    dbsession: Session, entity: type | str, entity_id: Any, limit: int = 200
+    dbsession: Session,
+    entity: type | str,
+    entity_id: Any,
+    limit: int = 200,
+    *,
+    with_children: bool = False,
 ) -> list[AuditEntry]:
-    """Audit entries of one record, newest first (scoped to the session's tenant)."""
+    """Audit entries of one record, newest first (scoped to the session's tenant).
+
+    With ``with_children`` the entries of the records that belong to it (see
+    ``Audited.__audit_parent__``) are included, e.g. a client's addresses and contacts.
+    """
     name = entity if isinstance(entity, str) else entity.__tablename__
+    condition = sa.and_(AuditEntry.entity == name, AuditEntry.entity_id == str(entity_id))
+    if with_children:
+        condition = sa.or_(condition, AuditEntry.parent == f"{name}:{entity_id}")
     return list(
         dbsession.scalars(
-            sa.select(AuditEntry)
-            .where(AuditEntry.entity == name, AuditEntry.entity_id == str(entity_id))
-            .order_by(AuditEntry.id.desc())
-            .limit(limit)
+            sa.select(AuditEntry).where(condition).order_by(AuditEntry.id.desc()).limit(limit)
         )
     )
 

@@ -24,6 +24,9 @@ class Audited:
     __audit_exclude__: frozenset[str] = frozenset()
     __audit_ignore__: frozenset[str] = frozenset()
     """Bookkeeping columns (e.g. last login) whose changes alone are not worth an entry."""
+    __audit_parent__: tuple[str, str] | None = None
+    """``(table, column)`` naming the record this one belongs to, e.g. an address's
+    ``("crm_client", "client_id")``: its entries then also show in the parent's history."""
 
 
 class Tenant(Base):
@@ -150,7 +153,10 @@ class AuditEntry(TenantScoped, Base):
     """One insert, update or delete of an audited row."""
 
     __tablename__ = "core_audit_entry"
-    __table_args__ = (sa.Index(None, "tenant_id", "entity", "entity_id", "id"),)
+    __table_args__ = (
+        sa.Index(None, "tenant_id", "entity", "entity_id", "id"),
+        sa.Index(None, "tenant_id", "parent", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -161,6 +167,8 @@ class AuditEntry(TenantScoped, Base):
     entity_id: Mapped[str] = mapped_column(sa.String(64))
     action: Mapped[str] = mapped_column(sa.String(8))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    parent: Mapped[str | None] = mapped_column(sa.String(80))
+    """``"table:id"`` of the record this entry's record belongs to (see ``Audited``)."""
 
     user: Mapped[User | None] = relationship()
 

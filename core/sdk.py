@@ -29,9 +29,9 @@ from pyramid.i18n import TranslationStringFactory
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from core.db import Base, TenantScoped, utcnow
-from core.forms import Field, Form
+from core.forms import Field, Form, Invalid
 from core.hookspecs import hookimpl
-from core.hookspecs.types import JobHandler, MenuItem, Permission, Widget
+from core.hookspecs.types import CardTab, JobHandler, MenuItem, Permission, Widget
 from core.models import Audited
 from core.web import flash
 
@@ -39,8 +39,10 @@ __all__ = [
     "NO_PERMISSION_REQUIRED",
     "Audited",
     "Base",
+    "CardTab",
     "Field",
     "Form",
+    "Invalid",
     "JobHandler",
     "MenuItem",
     "Permission",

@@ -3,6 +3,7 @@ and the rule that every view declares a permission."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any
 
 from pyramid.events import BeforeRender, NewResponse
 from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import IRoutesMapper
 from pyramid.renderers import get_renderer
 from pyramid.request import Request
 
 from core.hookspecs.types import MenuItem, Widget
 
 LAYOUT = "core:templates/layout.pt"
+log = logging.getLogger(__name__)
 MACROS = "core:templates/macros.pt"
 
 
@@ -47,9 +50,14 @@ def menu(request: Request, section: str = "main") -> list[MenuEntry]:
     if request.tenant is None or request.user is None:
         return []
     matched = request.matched_route.name if request.matched_route else None
+    routes = request.registry.getUtility(IRoutesMapper)
     entries = []
     for item in request.menu_items:
         if item.section != section:
+            continue
+        if routes.get_route(item.route) is None:
+            log.error("Menu item %s names the unknown route %s; it is not shown",
+                      item.name, item.route)
             continue
         if item.permission and not request.has_permission(item.permission):
             continue

@@ -70,3 +70,20 @@ class JobHandler:
     run: Callable[[JobContext], dict[str, Any] | None]
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CardTab:
+    """A sub-tab of the client card, opened at ``route`` with the ``client_id`` matchdict.
+
+    The view of the route renders the card header (the client register's ``card`` macro)
+    with the tab's content. ``count(request, client)``, when given, returns a number shown
+    beside the label. Lower ``order`` comes first; hidden without ``permission``.
+    """
+
+    name: str
+    label: Any
+    route: str
+    permission: str | None
+    order: int = 100
+    count: Callable[[Request, Any], int] | None = None

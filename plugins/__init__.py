@@ -1,0 +1,1 @@
+"""The built-in feature plugins of Kliendihaldus (each registered through its entry point)."""
