@@ -183,11 +183,11 @@ def _address_form(request: Request, address: Address | None) -> Form:
 
 
 def _save_address(request: Request, form: Form, address: Address) -> bool:
-    if not form.validate():
-        return False
-    country = (form.data["country"] or "EE").upper()
+    form.validate()
+    country = (form.data.get("country") or "EE").upper()
     if not (len(country) == 2 and country.isalpha()):
         form.add_error("country", _("Two letters, e.g. EE, FI, LV."))
+    if form.errors:
         return False
     for key in ADDRESS_KEYS:
         setattr(address, key, form.data[key])

@@ -141,10 +141,10 @@ def _initial(client: Client) -> dict[str, Any]:
 
 def _check_values(request: Request, form: Form) -> None:
     data = form.data
-    code = data.get("registry_code")
+    code = data.get("registry_code") if "registry_code" not in form.errors else None
     if code:
         try:
-            check = identifiers.registry_code if data["kind"] == "company" \
+            check = identifiers.registry_code if data.get("kind") != "person" \
                 else identifiers.personal_code
             data["registry_code"] = check(code)
         except Invalid as exc:
@@ -160,7 +160,11 @@ def _check_values(request: Request, form: Form) -> None:
 
 
 def _save(request: Request, form: Form, client: Client | None) -> tuple[Client | None, Any]:
-    """Validate further and save; returns (client, None) or (None, page data)."""
+    """Validate the POSTed form and save; returns (client, None) or (None, page data).
+
+    Every field is checked before anything is reported, so the user sees all errors at once.
+    """
+    form.validate()
     _check_values(request, form)
     if form.errors:
         return None, {}
@@ -211,7 +215,7 @@ def client_new(request: Request) -> Any:
                "salesperson_id": request.user.id, "name": request.GET.get("name", "")}
     form = Form(request, client_fields(request), initial)
     extra: dict[str, Any] = {}
-    if request.method == "POST" and form.validate():
+    if request.method == "POST":
         client, extra = _save(request, form, None)
         if client is not None:
             flash(request, _("Client ${name} was added."), name=client.name)
@@ -228,7 +232,7 @@ def client_edit(request: Request) -> Any:
     client = require_client(request)
     form = Form(request, client_fields(request), _initial(client))
     extra: dict[str, Any] = {}
-    if request.method == "POST" and form.validate():
+    if request.method == "POST":
         saved, extra = _save(request, form, client)
         if saved is not None:
             flash(request, _("Client ${name} was saved."), name=saved.name)
