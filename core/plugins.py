@@ -53,6 +53,12 @@ class Manifest:
     depends: tuple[str, ...] = ()
     optional_depends: tuple[str, ...] = ()
     hooks: str | None = None
+    table_prefix: str = ""
+    """Prefix of the plugin's table names (``acme`` -> ``acme_note``); defaults to the name."""
+
+    def __post_init__(self) -> None:
+        if not self.table_prefix:
+            object.__setattr__(self, "table_prefix", self.name)
 
     def label_for(self, locale: str) -> str:
         """The plugin's label in ``locale``, falling back to English and then the name."""
@@ -117,6 +123,7 @@ def read_manifest(module: str) -> Manifest:
             depends=tuple(data.get("depends", ())),
             optional_depends=tuple(data.get("optional_depends", ())),
             hooks=hooks,
+            table_prefix=str(data.get("table_prefix") or ""),
         )
     except KeyError as exc:
         raise StartupError(f"plugin.toml of '{module}' lacks the field {exc.args[0]}") from exc

@@ -46,7 +46,8 @@ def _mapped_classes(plugins: PluginSet, name: str) -> list[type]:
 
 
 def _plugin_tables(plugins: PluginSet, name: str) -> list[sa.Table]:
-    return [t for t in Base.metadata.sorted_tables if t.name.startswith(f"{name}_")]
+    prefix = PluginSet.discover().manifests[name].table_prefix
+    return [t for t in Base.metadata.sorted_tables if t.name.startswith(f"{prefix}_")]
 
 
 def _script_directory(plugins: PluginSet) -> ScriptDirectory:
@@ -165,7 +166,8 @@ def test_migrations_create_exactly_the_models_schema(
 def test_models_are_prefixed_and_tenant_scoped(name: str, plugin_set: PluginSet) -> None:
     for cls in _mapped_classes(plugin_set, name):
         table = cls.__table__
-        assert table.name.startswith(f"{name}_"), f"{cls.__name__}: table {table.name}"
+        prefix = plugin_set.manifests[name].table_prefix
+        assert table.name.startswith(f"{prefix}_"), f"{cls.__name__}: table {table.name}"
         assert issubclass(cls, TenantScoped), f"{cls.__name__} is not TenantScoped"
         assert "tenant_id" in table.c
     for table in _plugin_tables(plugin_set, name):
@@ -181,7 +183,7 @@ def test_models_are_prefixed_and_tenant_scoped(name: str, plugin_set: PluginSet)
 
 
 def test_every_table_belongs_to_the_core_or_a_plugin(plugin_set: PluginSet) -> None:
-    prefixes = ("core_", *(f"{name}_" for name in plugin_set.manifests))
+    prefixes = ("core_", *(f"{m.table_prefix}_" for m in plugin_set.manifests.values()))
     strays = [t.name for t in Base.metadata.sorted_tables if not t.name.startswith(prefixes)]
     assert strays == []
 
