@@ -4,7 +4,20 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 PYTEST_ARGS ?= -q -n 2
 
-.PHONY: demo test test-sqlite test-postgresql lint install clean
+DEBIAN_PACKAGES := chromium fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test test-sqlite test-postgresql lint install system-packages clean
+
+# Debian packages the tests need: a real browser for the end-to-end tests and a font with
+# Estonian letters for PDFs. Installed once, only when missing.
+system-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 $(BIN)/.installed: pyproject.toml examples/acme_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +33,10 @@ demo: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test-sqlite: $(BIN)/.installed
+test-sqlite: $(BIN)/.installed system-packages
 	KH_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgresql: $(BIN)/.installed
+test-postgresql: $(BIN)/.installed system-packages
 	KH_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint test-sqlite test-postgresql
