@@ -653,3 +653,78 @@ def mail_settings(app_settings: dict[str, str], smtp_server: SMTPTestServer) -> 
         "mail.smtp.password": "",
         "mail.smtp.timeout": "10",
     }
+
+
+# --- a real browser against a live server ---------------------------------------------
+
+CHROMIUM = os.environ.get("KH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+"""Flags for a headless Chromium on a machine without network access beyond loopback."""
+
+
+@dataclass
+class LiveServer:
+    """The application served over HTTP on a free loopback port (waitress, in a thread)."""
+
+    app: Any
+    host: str = "127.0.0.1"
+    port: int = 0
+    server: Any = field(default=None, init=False)
+    thread: Any = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, e.g. ``http://127.0.0.1:54321``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LiveServer:
+        """Start serving."""
+        import threading
+
+        from waitress.server import create_server
+
+        self.server = create_server(self.app, host=self.host, port=self.port or free_port(),
+                                    threads=4)
+        self.port = self.server.effective_port
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[LiveServer]:
+    """The test application on ``http://127.0.0.1:<port>``; tenants on host ``127.0.0.1``."""
+    server = LiveServer(app).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def chromium_page() -> Iterator[Any]:
+    """A Playwright page in Debian's headless Chromium (``/usr/bin/chromium``).
+
+    The browser comes from the system's package (``make test`` installs it), never from a
+    download; a missing browser fails the test with a clear message.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run `make system-packages`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="et-EE")
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
