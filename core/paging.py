@@ -43,10 +43,16 @@ class Page:
         return self.request.current_route_url(_query=params)
 
 
+MAX_PAGE = 1_000_000
+
+
 def page_number(request: Request) -> int:
-    """The ``page`` query parameter as a positive int (bad values mean page 1)."""
+    """The ``page`` query parameter as a positive int (bad or absurd values mean page 1)."""
     raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    if not raw.isdigit() or len(raw) > 7:
+        return 1
+    number = int(raw)
+    return number if 0 < number <= MAX_PAGE else 1
 
 
 def paginate(dbsession: Session, request: Request, stmt: sa.Select, size: int = 50) -> Page:

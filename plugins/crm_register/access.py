@@ -17,6 +17,9 @@ from pyramid.request import Request
 from plugins.crm_register.models import Client
 from plugins.crm_register.permissions import CLIENT_VIEW_ALL
 
+MAX_ID = 2**31 - 1
+"""Ids above this cannot exist (and would overflow PostgreSQL's integer)."""
+
 OWN_CLIENTS_ONLY = "crm_register.own_clients_only"
 """Key in ``Tenant.settings``: when true, salespeople see only their own clients."""
 
@@ -51,6 +54,8 @@ def require_client(request: Request, client_id: Any = None) -> Client:
         key = int(raw)
     except (TypeError, ValueError):
         raise HTTPNotFound() from None
+    if not 0 < key <= MAX_ID:
+        raise HTTPNotFound()
     client = request.dbsession.scalar(visible_clients(request).where(Client.id == key))
     if client is None:
         raise HTTPNotFound()
