@@ -52,6 +52,7 @@ DEFAULTS: dict[str, str] = {
     "mail.retry_max_seconds": "3600",
     "retry.attempts": "3",
     "storage.path": "",
+    "storage.max_upload_mb": "25",
     "debug.show_errors": "false",
 }
 
@@ -121,6 +122,7 @@ def prepare(settings: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         ("mail.smtp.timeout", 1),
         ("mail.max_attempts", 1),
         ("retry.attempts", 1),
+        ("storage.max_upload_mb", 1),
         ("jobs.poll_interval", 1),
         ("jobs.batch_size", 1),
         ("jobs.lock_timeout_minutes", 1),

@@ -40,3 +40,16 @@ ALL = SimpleNamespace(
     catalogue_kinds=CATALOGUE_KINDS,
 )
 """Every label table, as the ``crm_labels`` renderer global."""
+
+RELATION_OF = {
+    "subsidiary": _("Subsidiary of"), "branch": _("Branch of"), "partner": _("Partner of"),
+    "other": _("Other relation with"),
+}
+"""How the ``from`` client's card names a relation: "Subsidiary of: B"."""
+RELATION_OF_REVERSE = {
+    "subsidiary": _("Parent company of"), "branch": _("Head office of"),
+    "partner": _("Partner of"), "other": _("Other relation with"),
+}
+"""How the ``to`` client's card names the same relation: "Parent company of: A"."""
+ALL.relation_of = RELATION_OF
+ALL.relation_of_reverse = RELATION_OF_REVERSE
