@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
-from stdnum.eu import vat as eu_vat
 from stdnum.ee import ik, registrikood
+from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 
 from core.forms import Invalid

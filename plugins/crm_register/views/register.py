@@ -26,7 +26,7 @@ from plugins.crm_register.i18n import _
 from plugins.crm_register.labels import CLIENT_KINDS
 from plugins.crm_register.models import Client, ClientGroup, ClientGroupLink, ClientType
 from plugins.crm_register.numbering import next_number
-from plugins.crm_register.permissions import CLIENT_CREDIT, CLIENT_EDIT, CLIENT_VIEW
+from plugins.crm_register.permissions import CLIENT_CREDIT, CLIENT_EDIT, CLIENT_VIEW, IMPORT_RUN
 from plugins.crm_register.search import fold, like_pattern
 
 PAGE_SIZE = 50
@@ -70,6 +70,7 @@ def register(request: Request) -> dict[str, Any]:
                     size=PAGE_SIZE)
     return {"pager": page, "q": query, "group": group, "type": client_type,
             "salesperson": salesperson, "can_edit": request.has_permission(CLIENT_EDIT),
+            "can_import": request.has_permission(IMPORT_RUN),
             **_options(request)}
 
 
