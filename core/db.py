@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 import zope.sqlalchemy
 from sqlalchemy import event
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -112,25 +113,45 @@ def _is_unscoped(session: Session, execution_options: Any) -> bool:
     return bool(execution_options.get(ALL_TENANTS) or session.info.get(ALL_TENANTS))
 
 
+def _tenant_tables() -> frozenset[str]:
+    return frozenset(
+        mapper.local_table.name
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, TenantScoped)
+    )
+
+
 def _touches_tenant_scoped(state: ORMExecuteState) -> bool:
+    """True when any table of the statement (also in subqueries) is tenant-scoped."""
+    if any(m is not None and issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    scoped = _tenant_tables()
     return any(
-        issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers if mapper
+        getattr(table, "name", None) in scoped
+        for table in sql_util.find_tables(
+            state.statement, include_aliases=True, include_joins=True, include_selects=True,
+            include_crud=True, check_columns=True,
+        )
     )
 
 
 def _scope_orm_execute(state: ORMExecuteState) -> None:
-    """Add the current tenant as criteria to every ORM statement on tenant-scoped models."""
+    """Add the current tenant as criteria to every ORM statement.
+
+    The criteria apply to every occurrence of a tenant-scoped entity in the statement,
+    including ``select_from``, joins, ``EXISTS`` and ``IN`` subqueries.
+    """
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.is_relationship_load:
         return  # the criteria option already propagates to these loads
     if _is_unscoped(state.session, state.execution_options):
         return
-    if not _touches_tenant_scoped(state):
-        return
     tenant_id = state.session.info.get("tenant_id")
     if tenant_id is None:
-        raise TenantContextError("query on a tenant-scoped model without a current tenant")
+        if _touches_tenant_scoped(state):
+            raise TenantContextError("query on a tenant-scoped model without a current tenant")
+        return
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantScoped,

@@ -210,3 +210,34 @@ def test_transient_database_error_is_retried(app_settings, make_tenant, dbsessio
     # The first attempt's insert was rolled back; only the second one is kept.
     emails = dbsession.scalars(sa.select(User.email)).all()
     assert emails == ["try2@alfa.test"]
+
+
+@pytest.mark.parametrize("shape", ["count", "exists", "in_subquery", "join", "scalar_subquery"])
+def test_every_query_shape_is_scoped(shape, db_url, make_tenant, make_user):
+    """Counts, EXISTS, IN and scalar subqueries and joins see only the current tenant."""
+    a = make_tenant("Alfa AS", host="alfa.test")
+    b = make_tenant("Beeta OÜ", host="beeta.test")
+    make_user(a, "sales", email="anna@alfa.test")
+    make_user(b, "sales", email="boris@beeta.test")
+    make_user(b, "sales", email="berit@beeta.test")
+    queries = {
+        "count": (sa.select(sa.func.count()).select_from(User), 1),
+        "exists": (sa.select(sa.exists().where(User.email == "boris@beeta.test")), False),
+        "in_subquery": (sa.select(sa.func.count(Tenant.id)).where(
+            Tenant.id.in_(sa.select(User.tenant_id))), 1),
+        "join": (sa.select(sa.func.count()).select_from(Tenant).join(
+            User, User.tenant_id == Tenant.id), 1),
+        "scalar_subquery": (sa.select(
+            sa.select(sa.func.count(User.id)).scalar_subquery()), 1),
+    }
+    statement, expected = queries[shape]
+    engine = make_engine(db_url)
+    session = make_session_factory(engine)()
+    try:
+        with tenant_scope(session, a.id):
+            assert session.scalar(statement) == expected
+        with pytest.raises(TenantContextError):
+            session.execute(statement)
+    finally:
+        session.close()
+        engine.dispose()

@@ -34,29 +34,32 @@ DOCUMENT_TYPES = ("Leping", "Pakkumine", "Spetsifikatsioon", "Joonis", "Akt", "E
 SERIES = ("client", "activity", "document")
 
 
-def _missing(dbsession: Session, column: sa.Column, values: list[str]) -> list[str]:
-    existing = set(dbsession.scalars(sa.select(column)))
-    return [v for v in values if v not in existing]
+def _empty(dbsession: Session, model: type) -> bool:
+    return dbsession.scalar(sa.select(sa.func.count()).select_from(model)) == 0
 
 
 def create_defaults(dbsession: Session) -> None:
-    """Add the default catalogues the tenant does not have yet (idempotent)."""
-    for i, name in enumerate(GROUPS):
-        if name in _missing(dbsession, ClientGroup.name, [name]):
-            dbsession.add(ClientGroup(name=name, position=i))
-    for i, name in enumerate(TYPES):
-        if name in _missing(dbsession, ClientType.name, [name]):
-            dbsession.add(ClientType(name=name, position=i))
-    for i, (code, name, km, minutes) in enumerate(ACTIVITY_TYPES):
-        if code in _missing(dbsession, ActivityType.code, [code]):
-            dbsession.add(ActivityType(code=code, name=name, requires_kilometres=km,
-                                       default_minutes=minutes, position=i))
-    for kind, name, unit in CATALOGUE:
-        if name in _missing(dbsession, CatalogueItem.name, [name]):
-            dbsession.add(CatalogueItem(kind=kind, name=name, unit=unit))
-    for i, name in enumerate(DOCUMENT_TYPES):
-        if name in _missing(dbsession, DocumentType.name, [name]):
-            dbsession.add(DocumentType(name=name, position=i))
-    for series in _missing(dbsession, Counter.name, list(SERIES)):
-        dbsession.add(Counter(name=series, value=0))
+    """Give each empty catalogue of the tenant its defaults (idempotent).
+
+    A catalogue that already has rows is left alone, so enabling the plugin again does not
+    bring back defaults a manager deleted or renamed.
+    """
+    if _empty(dbsession, ClientGroup):
+        dbsession.add_all(ClientGroup(name=name, position=i) for i, name in enumerate(GROUPS))
+    if _empty(dbsession, ClientType):
+        dbsession.add_all(ClientType(name=name, position=i) for i, name in enumerate(TYPES))
+    if _empty(dbsession, ActivityType):
+        dbsession.add_all(
+            ActivityType(code=code, name=name, requires_kilometres=km, default_minutes=minutes,
+                         position=i)
+            for i, (code, name, km, minutes) in enumerate(ACTIVITY_TYPES)
+        )
+    if _empty(dbsession, CatalogueItem):
+        dbsession.add_all(CatalogueItem(kind=kind, name=name, unit=unit)
+                          for kind, name, unit in CATALOGUE)
+    if _empty(dbsession, DocumentType):
+        dbsession.add_all(DocumentType(name=name, position=i)
+                          for i, name in enumerate(DOCUMENT_TYPES))
+    existing = set(dbsession.scalars(sa.select(Counter.name)))
+    dbsession.add_all(Counter(name=series, value=0) for series in SERIES if series not in existing)
     dbsession.flush()

@@ -241,3 +241,22 @@ def test_items_of_another_tenant_cannot_be_changed(admin, make_tenant, dbsession
                {"csrf_token": admin.csrf_token, "action": "delete"}, status=404)
     with tenant_scope(dbsession, other.id):
         assert dbsession.get(ClientGroup, group_id) is not None
+
+
+def test_enabling_again_keeps_what_a_manager_removed(dbsession, make_tenant, plugin_set):
+    """Defaults are given once; re-enabling does not bring back a deleted client group."""
+    import sqlalchemy as sa
+
+    from core.db import tenant_scope
+    from core.tenancy import disable_plugin, enable_plugin
+    from plugins.crm_register.models import ClientGroup
+
+    tenant = make_tenant("Alfa AS", host="alfa.test", plugins=["crm_register"])
+    with tenant_scope(dbsession, tenant.id):
+        gold = dbsession.scalar(sa.select(ClientGroup).where(ClientGroup.name == "Kuldklient"))
+        dbsession.delete(gold)
+        dbsession.flush()
+        disable_plugin(dbsession, plugin_set, tenant, "crm_register")
+        enable_plugin(dbsession, plugin_set, tenant, "crm_register")
+        names = set(dbsession.scalars(sa.select(ClientGroup.name)))
+    assert "Kuldklient" not in names and "Püsiklient" in names
