@@ -19,7 +19,6 @@ from typing import Any
 import sqlalchemy as sa
 import zope.sqlalchemy
 from sqlalchemy import event
-from sqlalchemy.sql import util as sql_util
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -31,6 +30,7 @@ from sqlalchemy.orm import (
     sessionmaker,
     with_loader_criteria,
 )
+from sqlalchemy.sql import util as sql_util
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
