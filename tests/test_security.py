@@ -19,6 +19,25 @@ def _is_static(route_name: str) -> bool:
     return route_name.startswith("__") and route_name.endswith("static/")
 
 
+def _fill_placeholders(pattern: str) -> str:
+    """Replace ``{name}`` with ``x`` and ``{name:regex}`` (braces may nest) with ``1``."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] != "{":
+            out.append(pattern[i])
+            i += 1
+            continue
+        depth, j = 0, i
+        while True:
+            depth += {"{": 1, "}": -1}.get(pattern[j], 0)
+            if depth == 0:
+                break
+            j += 1
+        out.append("1" if ":" in pattern[i:j] else "x")
+        i = j + 1
+    return "".join(out)
+
+
 def _route_views(app):
     """(route name, URL path, HTTP method, permission) for every view of every route."""
     introspector = app.registry.introspector
@@ -27,8 +46,7 @@ def _route_views(app):
         route = route_intr["introspectable"]
         name = route["name"]
         pattern = route["pattern"]
-        path = "/" + re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: "1" if m.group(2) else "x",
-                            pattern.lstrip("/"))
+        path = "/" + _fill_placeholders(pattern.lstrip("/"))
         path = path.replace("*subpath", "app.css")
         views = [r for r in route_intr["related"] if r.category_name == "views"]
         for view in views:

@@ -15,6 +15,18 @@ VIEW_MODULES = (
     ".views.register",
     ".views.card",
     ".views.contacts",
+    ".views.target_groups",
+    ".views.imports",
+    ".views.settings",
+    ".views.activities",
+    ".views.calendar",
+    ".views.widgets",
+    ".storage",
+    ".views.documents",
+    ".views.contracts",
+    ".views.relations",
+    ".views.projects",
+    ".views.api",
 )
 
 

@@ -8,7 +8,7 @@ from pyramid.request import Request
 from sqlalchemy.orm import Session
 
 from core.models import Tenant
-from core.sdk import CardTab, MenuItem, Permission, hookimpl
+from core.sdk import CardTab, MenuItem, Permission, Widget, hookimpl
 from plugins.crm_register import permissions as perm
 from plugins.crm_register.i18n import _
 
@@ -63,3 +63,27 @@ def plugin_enabled(dbsession: Session, tenant: Tenant, plugin: str) -> None:
         from plugins.crm_register.defaults import create_defaults
 
         create_defaults(dbsession)
+
+
+@hookimpl
+def demo_data(dbsession: Session, tenant: Tenant) -> None:
+    """About 200 Estonian clients with contacts, activities, projects and documents."""
+    from plugins.crm_register.demo import create_demo_data, demo_file_store
+
+    create_demo_data(dbsession, tenant, store=demo_file_store(tenant))
+
+
+@hookimpl
+def dashboard_widgets(request: Request) -> list[Widget]:
+    """Today's activities, announcements and birthdays on the front page (D1-D3)."""
+    from plugins.crm_register.views.widgets import widgets
+
+    return widgets()
+
+
+@hookimpl
+def openapi_paths(request: Request) -> dict[str, Any]:
+    """``/api/v1/clients``, ``/api/v1/contacts``, ``/api/v1/activities`` and their schemas."""
+    from plugins.crm_register.openapi import openapi_paths as crm_paths
+
+    return crm_paths()

@@ -284,3 +284,10 @@ def test_card_tabs_come_from_the_hook(browser, tenant, make_user, make_client):
     hrefs = [a["href"] for a in tabs.find_all("a")]
     assert f"http://acme.test/clients/{target.id}/contacts" in hrefs
     assert f"http://acme.test/clients/{target.id}/log" in hrefs
+
+
+def test_absurd_ids_and_pages_are_not_found(browser, tenant, make_user, make_client):
+    client = browser(tenant, make_user(tenant, "admin"))
+    client.get("/clients/99999999999999999999999", status=404)
+    client.get("/clients/99999999999999999999999/activities", status=404)
+    assert client.get("/clients", {"page": "99999999999999999999999"}).status_int == 200

@@ -361,7 +361,7 @@ def mark_done(request: Request) -> Any:
 
 def includeme(config: Any) -> None:
     """Routes of the activities tab and of single activities."""
-    config.add_route("crm_client_activities", "/clients/{client_id:\\d+}/activities")
-    config.add_route("crm_activity", "/activities/{activity_id:\\d+}")
-    config.add_route("crm_activity_done", "/activities/{activity_id:\\d+}/done")
+    config.add_route("crm_client_activities", "/clients/{client_id:\\d{1,9}}/activities")
+    config.add_route("crm_activity", "/activities/{activity_id:\\d{1,9}}")
+    config.add_route("crm_activity_done", "/activities/{activity_id:\\d{1,9}}/done")
     config.scan(__name__)

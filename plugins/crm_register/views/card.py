@@ -87,6 +87,6 @@ def client_overview(request: Request) -> dict[str, Any]:
 
 def includeme(config: Any) -> None:
     """Card routes and the ``card`` renderer global."""
-    config.add_route("crm_client", "/clients/{client_id:\\d+}")
+    config.add_route("crm_client", "/clients/{client_id:\\d{1,9}}")
     config.add_subscriber(_add_card_macro, BeforeRender)
     config.scan(__name__)

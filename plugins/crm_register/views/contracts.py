@@ -226,7 +226,7 @@ def today_in(request: Request) -> dt.date:
 
 def includeme(config: Any) -> None:
     """Register routes."""
-    config.add_route("crm_client_contracts", "/clients/{client_id:\\d+}/contracts")
+    config.add_route("crm_client_contracts", "/clients/{client_id:\\d{1,9}}/contracts")
     config.add_route("crm_client_contract",
-                     "/clients/{client_id:\\d+}/contracts/{contract_id:\\d+}")
+                     "/clients/{client_id:\\d{1,9}}/contracts/{contract_id:\\d{1,9}}")
     config.scan(__name__)

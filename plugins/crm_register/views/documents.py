@@ -337,9 +337,9 @@ def download(request: Request) -> Response:
 def includeme(config: Any) -> None:
     """The storage service and the documents routes."""
     config.include("plugins.crm_register.storage")
-    config.add_route("crm_client_documents", "/clients/{client_id:\\d+}/documents")
-    config.add_route("crm_document", "/documents/{document_id:\\d+}")
-    config.add_route("crm_document_versions", "/documents/{document_id:\\d+}/versions")
+    config.add_route("crm_client_documents", "/clients/{client_id:\\d{1,9}}/documents")
+    config.add_route("crm_document", "/documents/{document_id:\\d{1,9}}")
+    config.add_route("crm_document_versions", "/documents/{document_id:\\d{1,9}}/versions")
     config.add_route("crm_document_download",
-                     "/documents/{document_id:\\d+}/versions/{version_id:\\d+}/download")
+                     "/documents/{document_id:\\d{1,9}}/versions/{version_id:\\d{1,9}}/download")
     config.scan(__name__)

@@ -215,6 +215,6 @@ def project_edit(request: Request) -> Any:
 
 def includeme(config: Any) -> None:
     """Register routes."""
-    config.add_route("crm_client_projects", "/clients/{client_id:\\d+}/projects")
-    config.add_route("crm_project", "/projects/{project_id:\\d+}")
+    config.add_route("crm_client_projects", "/clients/{client_id:\\d{1,9}}/projects")
+    config.add_route("crm_project", "/projects/{project_id:\\d{1,9}}")
     config.scan(__name__)

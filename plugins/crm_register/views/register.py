@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
+from sqlalchemy.orm import selectinload
 
 from core.forms import Field, Form, Invalid
 from core.models import User
@@ -66,6 +67,7 @@ def register(request: Request) -> dict[str, Any]:
         stmt = stmt.where(Client.salesperson_id == int(salesperson))
     if params.get("inactive") != "1":
         stmt = stmt.where(Client.active.is_(True))
+    stmt = stmt.options(selectinload(Client.group_links), selectinload(Client.salesperson))
     page = paginate(request.dbsession, request, stmt.order_by(Client.name_search, Client.id),
                     size=PAGE_SIZE)
     return {"pager": page, "q": query, "group": group, "type": client_type,
@@ -248,6 +250,6 @@ def includeme(config: Any) -> None:
     config.add_route("crm_clients", "/clients")
     config.add_route("crm_client_search", "/clients/search.json")
     config.add_route("crm_client_new", "/clients/new")
-    config.add_route("crm_client_edit", "/clients/{client_id:\\d+}/edit")
+    config.add_route("crm_client_edit", "/clients/{client_id:\\d{1,9}}/edit")
     config.scan(__name__)
 

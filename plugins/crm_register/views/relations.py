@@ -220,7 +220,7 @@ def remove_relation(request: Request) -> Any:
 
 def includeme(config: Any) -> None:
     """Register routes."""
-    config.add_route("crm_client_relations", "/clients/{client_id:\\d+}/relations")
+    config.add_route("crm_client_relations", "/clients/{client_id:\\d{1,9}}/relations")
     config.add_route("crm_client_relation_remove",
-                     "/clients/{client_id:\\d+}/relations/{relation_id:\\d+}/remove")
+                     "/clients/{client_id:\\d{1,9}}/relations/{relation_id:\\d{1,9}}/remove")
     config.scan(__name__)

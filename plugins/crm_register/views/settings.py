@@ -279,5 +279,5 @@ def includeme(config: Any) -> None:
     config.add_route("crm_settings", "/admin/client-register")
     config.add_route("crm_settings_access", "/admin/client-register/access")
     config.add_route("crm_settings_add", "/admin/client-register/{section}/add")
-    config.add_route("crm_settings_item", "/admin/client-register/{section}/{item_id:\\d+}")
+    config.add_route("crm_settings_item", "/admin/client-register/{section}/{item_id:\\d{1,9}}")
     config.scan(__name__)

@@ -313,8 +313,8 @@ def includeme(config: Any) -> None:
     """Register the target group routes."""
     config.add_route("crm_target_groups", "/target-groups")
     config.add_route("crm_target_export", "/target-groups/export/{what}.{fmt}")
-    config.add_route("crm_target_group", "/target-groups/{group_id:\\d+}")
-    config.add_route("crm_target_group_delete", "/target-groups/{group_id:\\d+}/delete")
+    config.add_route("crm_target_group", "/target-groups/{group_id:\\d{1,9}}")
+    config.add_route("crm_target_group_delete", "/target-groups/{group_id:\\d{1,9}}/delete")
     config.add_route("crm_target_group_export",
-                     "/target-groups/{group_id:\\d+}/export/{what}.{fmt}")
+                     "/target-groups/{group_id:\\d{1,9}}/export/{what}.{fmt}")
     config.scan(__name__)

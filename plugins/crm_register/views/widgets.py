@@ -241,7 +241,7 @@ def delete_announcement(request: Request) -> Any:
 def includeme(config: Any) -> None:
     """Routes of the announcements page."""
     config.add_route("crm_announcements", "/announcements")
-    config.add_route("crm_announcement_expire", "/announcements/{announcement_id:\\d+}/expire")
-    config.add_route("crm_announcement_delete", "/announcements/{announcement_id:\\d+}/delete")
+    config.add_route("crm_announcement_expire", "/announcements/{announcement_id:\\d{1,9}}/expire")
+    config.add_route("crm_announcement_delete", "/announcements/{announcement_id:\\d{1,9}}/delete")
     config.scan(__name__)
 
