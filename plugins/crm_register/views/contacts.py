@@ -255,7 +255,8 @@ def includeme(config: Any) -> None:
     config.add_route("crm_client_contact_remove",
                      "/clients/{client_id:\\d{1,9}}/contacts/{link_id:\\d{1,9}}/remove")
     config.add_route("crm_client_addresses", "/clients/{client_id:\\d{1,9}}/addresses")
-    config.add_route("crm_client_address", "/clients/{client_id:\\d{1,9}}/addresses/{address_id:\\d{1,9}}")
+    config.add_route("crm_client_address",
+                     "/clients/{client_id:\\d{1,9}}/addresses/{address_id:\\d{1,9}}")
     config.add_route("crm_client_log", "/clients/{client_id:\\d{1,9}}/log")
     config.add_route("crm_person_search", "/persons/search.json")
     config.add_route("crm_person", "/persons/{person_id:\\d{1,9}}")
