@@ -24,6 +24,11 @@ def refresh_search(dbsession: Session, client: Client) -> None:
             .join(ClientPerson, ClientPerson.person_id == Person.id)
             .where(ClientPerson.client_id == client.id)
         ))
+    apply_search_text(client, names)
+
+
+def apply_search_text(client: Client, contact_names: list[str]) -> None:
+    """Set the folded search columns of ``client`` given its contacts' folded names."""
     client.name_search = fold(client.name)
     parts = [
         client.name_search,
@@ -31,7 +36,7 @@ def refresh_search(dbsession: Session, client: Client) -> None:
         (client.vat_number or "").lower(),
         digits(client.phone), digits(client.mobile),
         fold(client.email), fold(client.invoice_email),
-        *names,
+        *contact_names,
     ]
     client.search_text = " | ".join(p for p in parts if p)
 

@@ -40,7 +40,7 @@ from core.forms import EMAIL_RE, Invalid
 from core.models import User
 from plugins.crm_register import identifiers
 from plugins.crm_register.access import own_clients_only, visible_client_ids
-from plugins.crm_register.clients import refresh_person_search
+from plugins.crm_register.clients import apply_search_text, refresh_person_search
 from plugins.crm_register.i18n import _
 from plugins.crm_register.models import (
     Address,
@@ -53,7 +53,7 @@ from plugins.crm_register.models import (
     Person,
 )
 from plugins.crm_register.numbering import next_number
-from plugins.crm_register.search import digits, fold
+from plugins.crm_register.search import fold
 
 MAX_BYTES = 10 * 1024 * 1024
 """The largest file accepted (10 MB)."""
@@ -924,13 +924,4 @@ def refresh_search_many(dbsession: Session, clients: list[Client]) -> None:
         for client_id, name in rows:
             names.setdefault(client_id, []).append(name)
     for client in clients:
-        client.name_search = fold(client.name)
-        parts = [
-            client.name_search,
-            (client.registry_code or "").lower(),
-            (client.vat_number or "").lower(),
-            digits(client.phone), digits(client.mobile),
-            fold(client.email), fold(client.invoice_email),
-            *names.get(client.id, []),
-        ]
-        client.search_text = " | ".join(p for p in parts if p)
+        apply_search_text(client, names.get(client.id, []))
