@@ -728,3 +728,30 @@ def chromium_page() -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+def drain_concurrently(workers: list[Any], timeout: float = 300) -> list[BaseException]:
+    """Run ``run_once`` of every worker in its own thread until each finds nothing to do.
+
+    The threads start together (a barrier) so the workers really compete for the same rows.
+    Returns the exceptions raised in the threads (empty when all went well).
+    """
+    import threading
+
+    start = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def drain(worker: Any) -> None:
+        try:
+            start.wait()
+            while worker.run_once():
+                pass
+        except BaseException as exc:  # returned to the test, which asserts on it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return errors

@@ -23,6 +23,7 @@ from core.jobs import JobContext, JobQueueConfig, RetryLater, backoff, claim_job
 from core.models import Job, LoginFailure, Tenant, User
 from core.plugins import PluginSet, read_manifest
 from core.tenancy import enable_plugin
+from core.testing import drain_concurrently
 
 
 class HandlerPlugin:
@@ -440,24 +441,7 @@ def test_several_workers_run_each_of_200_jobs_exactly_once(
     dbsession.commit()
     settings = {**app_settings, "jobs.batch_size": "5"}
     workers = [make_worker(settings, plugins) for _ in range(4)]  # each has its own engine
-    start = threading.Barrier(len(workers))
-    errors: list[BaseException] = []
-
-    def drain(worker) -> None:
-        try:
-            start.wait()
-            while worker.run_once():
-                pass
-        except BaseException as exc:  # reported by the assertions below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-
-    assert errors == []
+    assert drain_concurrently(workers, timeout=300) == []
     assert sorted(job_id for job_id, _ in runs) == sorted(job_ids)  # each ran exactly once
     assert len({name for _, name in runs}) > 1  # the workers really ran side by side
     dbsession.rollback()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import socket
-import threading
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from core.db import make_engine, tenant_scope
 from core.mail import Attachment, claim_messages, queue_mail
 from core.models import MailMessage
+from core.testing import drain_concurrently
 
 SENDER = "Müük OÜ <myyk@acme.test>"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n\x00\xff\r\n.\r\ntrailer\n%%EOF\n"
@@ -466,24 +466,7 @@ def test_several_workers_deliver_each_message_once(
     message_ids = queue_many(dbsession, tenant, 40)
     settings = {**mail_settings, "mail.batch_size": "3"}
     workers = [make_worker(settings) for _ in range(3)]
-    start = threading.Barrier(len(workers))
-    errors: list[BaseException] = []
-
-    def drain(worker) -> None:
-        try:
-            start.wait()
-            while worker.run_once():
-                pass
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
+    assert drain_concurrently(workers, timeout=120) == []
     assert sorted(smtp_server.message_ids) == sorted(message_ids)
     assert len(smtp_server.message_ids) == 40
     rows = outbox(dbsession)
