@@ -238,18 +238,23 @@ HEADER = ("| database | scenario | example | requests | p50 ms | p95 ms | p99 ms
 
 
 def explain_search(engine: sa.Engine, tenant_id: int, text: str) -> list[str]:
-    """The database's plan of the search-while-typing query for ``text``."""
-    from plugins.crm_register.models import Client
-    from plugins.crm_register.search import fold, like_pattern
+    """The database's plan of the search-while-typing candidate query for ``text`` (the
+    token-prefix range, as ``clients.search_clients`` runs it)."""
+    from plugins.crm_register.clients import CANDIDATE_LIMIT
+    from plugins.crm_register.models import Client, ClientSearchToken
+    from plugins.crm_register.search import fold, prefix_range
 
-    folded = fold(text)
-    table = Client.__table__
-    prefix = sa.case((table.c.name_search.like(like_pattern(folded)[1:], escape="\\"), 0),
-                     else_=1)
-    stmt = (sa.select(table.c.id).where(table.c.tenant_id == tenant_id,
-                                        table.c.search_text.like(like_pattern(folded),
-                                                                 escape="\\"))
-            .order_by(prefix, table.c.name_search).limit(10))
+    tokens = ClientSearchToken.__table__
+    clients = Client.__table__
+    candidates = (sa.select(tokens.c.client_id)
+                  .join(clients, clients.c.id == tokens.c.client_id)
+                  .where(tokens.c.tenant_id == tenant_id,
+                         prefix_range(tokens.c.token, fold(text)))
+                  .order_by(tokens.c.token).limit(CANDIDATE_LIMIT).subquery())
+    stmt = (sa.select(clients.c.id)
+            .where(clients.c.tenant_id == tenant_id,
+                   clients.c.id.in_(sa.select(candidates.c.client_id)))
+            .order_by(clients.c.name_search).limit(10))
     compiled = stmt.compile(engine, compile_kwargs={"literal_binds": True})
     keyword = "EXPLAIN QUERY PLAN" if engine.dialect.name == "sqlite" else "EXPLAIN ANALYZE"
     with engine.connect() as conn:

@@ -60,11 +60,12 @@ from plugins.crm_register.models import (  # noqa: E402
     ClientGroup,
     ClientGroupLink,
     ClientPerson,
+    ClientSearchToken,
     ClientType,
     Counter,
     Person,
 )
-from plugins.crm_register.search import digits, fold  # noqa: E402
+from plugins.crm_register.search import PART_SEPARATOR, digits, fold, search_tokens  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "KH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -479,6 +480,9 @@ def _clients_and_contacts(engine: sa.Engine, writer: BulkWriter, gen: Generator,
             names_of[client[0]].append(person[11])
         clients = [_with_search(row, names_of[row[0]]) for row in clients]
         writer.write(Client.__table__, client_cols, clients)
+        writer.write(ClientSearchToken.__table__, ("tenant_id", "client_id", "token", "is_name"),
+                     [(row[1], row[0], token, is_name) for row in clients
+                      for token, is_name in search_tokens(row[22], row[21]).items()])
         writer.write(Person.__table__, person_cols, persons)
         writer.write(ClientPerson.__table__, link_cols, links)
         writer.write(Address.__table__, address_cols, addresses)
@@ -514,7 +518,7 @@ def _with_search(row: tuple, contact_names: list[str]) -> tuple:
     name_search = fold(name)
     parts = [name_search, (code or "").lower(), (vat or "").lower(), digits(phone),
              digits(mobile), fold(email), fold(invoice_email), *contact_names]
-    search_text = " | ".join(p for p in parts if p)
+    search_text = PART_SEPARATOR.join(p for p in parts if p)
     return (*row[:21], name_search, search_text, *row[23:])
 
 

@@ -40,7 +40,11 @@ from core.forms import EMAIL_RE, Invalid
 from core.models import User
 from plugins.crm_register import identifiers
 from plugins.crm_register.access import own_clients_only, visible_client_ids
-from plugins.crm_register.clients import apply_search_text, refresh_person_search
+from plugins.crm_register.clients import (
+    apply_search_text,
+    refresh_person_search,
+    replace_search_tokens,
+)
 from plugins.crm_register.i18n import _
 from plugins.crm_register.models import (
     Address,
@@ -925,3 +929,4 @@ def refresh_search_many(dbsession: Session, clients: list[Client]) -> None:
             names.setdefault(client_id, []).append(name)
     for client in clients:
         apply_search_text(client, names.get(client.id, []))
+    replace_search_tokens(dbsession, clients)

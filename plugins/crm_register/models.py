@@ -125,6 +125,34 @@ class Client(Audited, TenantScoped, Base):
     )
 
 
+SEARCH_TOKEN_LENGTH = 100
+# Prefix ranges on the token need byte order; PostgreSQL's default collation may not give it.
+_TOKEN_TYPE = sa.String(SEARCH_TOKEN_LENGTH).with_variant(
+    sa.String(SEARCH_TOKEN_LENGTH, collation="C"), "postgresql"
+)
+
+
+class ClientSearchToken(TenantScoped, Base):
+    """One word or whole field of a client's folded search text, for prefix search.
+
+    Search while typing reads a prefix range of ``(tenant_id, token)`` instead of scanning
+    every client. Rows are derived data, replaced whenever the client's search text is
+    recomputed (:func:`plugins.crm_register.clients.refresh_search`).
+    """
+
+    __tablename__ = "crm_client_search_token"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("tenant_id", "token", "client_id"),
+        sa.Index(None, "tenant_id", "client_id"),
+        # Whole names alone, for "names starting with the query first".
+        sa.Index(None, "tenant_id", "is_name", "token", "client_id"),
+    )
+
+    token: Mapped[str] = mapped_column(_TOKEN_TYPE)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("crm_client.id", ondelete="CASCADE"))
+    is_name: Mapped[bool] = mapped_column(default=False)
+
+
 class Person(Audited, TenantScoped, Base):
     """A contact person; one record even when linked to several clients."""
 

@@ -29,6 +29,7 @@ from plugins.crm_register.calendar import (
 )
 from plugins.crm_register.models import Activity, ActivityType
 from plugins.crm_register.numbering import next_number
+from plugins.crm_register.views import calendar as calendar_views
 
 TZ = ZoneInfo("Europe/Tallinn")
 HOUR = dt.timedelta(hours=1)
@@ -367,3 +368,25 @@ def test_unknown_colleague_is_not_found(browser, tenant, make_tenant, make_user)
     b = browser(tenant, make_user(tenant, "manager"))
     b.get("/calendar", {"user": str(stranger.id)}, status=404)
     assert re.search(r"Kalender|Calendar", b.get("/calendar", {"user": "me"}).text)
+
+
+def test_busy_team_week_shows_a_day_in_part_and_links_the_rest(browser, tenant, make_user,
+                                                                dbsession, monkeypatch):
+    monkeypatch.setitem(calendar_views.PER_DAY_ITEMS, "week", 3)
+    boss = make_user(tenant, "manager", name="Juhan")
+    noon = _today_noon()
+    for minute in range(5):
+        _add_activity(dbsession, tenant, performer=boss, name=f"Kõne {minute}",
+                      starts_at=noon + dt.timedelta(minutes=minute))
+    _add_activity(dbsession, tenant, performer=boss, name="Homme",
+                  starts_at=noon + dt.timedelta(days=1) if noon.weekday() < 6
+                  else noon - dt.timedelta(days=1))
+    b = browser(tenant, boss)
+    page = b.get("/calendar", {"view": "week", "user": "all"})
+    shown = _items(page)
+    assert [s for s in shown if "Kõne" in s] == ["12:00 Kõne 0", "12:01 Kõne 1", "12:02 Kõne 2"]
+    assert any("Homme" in s for s in shown)  # another day is not crowded out
+    more = page.html.select("a.cal-more")
+    assert [a.get_text(" ", strip=True) for a in more] == ["ja veel 2"]
+    day = b.get(more[0]["href"])
+    assert len([s for s in _items(day) if "Kõne" in s]) == 5

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from core.db import tenant_scope
 from core.models import Tenant
 from plugins.crm_register.access import OWN_CLIENTS_ONLY
-from plugins.crm_register.models import Client, ClientPerson, Person
-from plugins.crm_register.search import fold
+from plugins.crm_register.models import Client, ClientPerson, ClientSearchToken, Person
+from plugins.crm_register.search import fold, search_tokens
 
 
 @pytest.mark.parametrize(("text", "folded"), [
@@ -44,6 +44,58 @@ def test_search_while_typing_ignores_case_and_estonian_letters(browser, tenant, 
     result = client.get("/clients/search.json", {"q": "oun"}).json["results"][0]
     assert result["url"].endswith(f"/clients/{oun.id}")
     assert choc.id != oun.id
+
+
+def test_search_tokens_are_fields_words_and_phone_without_country_code():
+    tokens = search_tokens("tartu moobel as | 37251234567 | info@kala.ee | terje poder-saar",
+                           "tartu moobel as")
+    assert tokens["tartu moobel as"] is True  # the whole name
+    assert {"tartu", "moobel", "as", "info@kala.ee", "info", "kala", "ee", "terje poder-saar",
+            "poder-saar", "poder", "saar", "37251234567", "51234567"} <= set(tokens)
+    assert not any(tokens[t] for t in tokens if t != "tartu moobel as")
+
+
+def test_search_matches_word_starts_and_lists_name_matches_first(
+        browser, tenant, make_user, make_client, dbsession):
+    user = make_user(tenant, "sales")
+    mobel = make_client(tenant, "Tartu Mööbel AS", mobile="+372 5123 4567")
+    make_client(tenant, "Mööbliäri OÜ")
+    make_client(tenant, "Aken OÜ", contacts=[("Mööbi", "Tamm", "")])
+    client = browser(tenant, user)
+
+    def names(q):
+        return [r["name"] for r in client.get("/clients/search.json", {"q": q}).json["results"]]
+
+    assert names("mööb") == ["Mööbliäri OÜ", "Aken OÜ", "Tartu Mööbel AS"]
+    assert names("tartu mö") == ["Tartu Mööbel AS"]
+    assert names("5123 45") == ["Tartu Mööbel AS"]  # typed without +372
+    assert names("+372 5123") == ["Tartu Mööbel AS"]
+    assert names("oobel") == []  # the middle of a word is not a start
+    # Renaming replaces the tokens; the old name is no longer found.
+    form = client.get(f"/clients/{mobel.id}/edit").forms["client-form"]
+    form["name"] = "Tartu Kapid AS"
+    form.submit().follow()
+    assert names("tartu k") == ["Tartu Kapid AS"]
+    assert names("tartu mö") == []
+    with tenant_scope(dbsession, tenant.id):
+        dbsession.execute(sa.delete(Client).where(Client.id == mobel.id))
+        dbsession.commit()
+    with tenant_scope(dbsession, tenant.id):
+        assert dbsession.scalar(sa.select(sa.func.count()).select_from(ClientSearchToken)
+                                .where(ClientSearchToken.client_id == mobel.id)) == 0
+
+
+def test_search_fills_the_list_from_many_matches(browser, tenant, make_user, make_client):
+    user = make_user(tenant, "sales")
+    for i in range(12):
+        make_client(tenant, f"Firma {i:02d} Kask OÜ")
+    make_client(tenant, "Kaskede Talu")
+    client = browser(tenant, user)
+    results = client.get("/clients/search.json", {"q": "kask"}).json["results"]
+    assert [r["name"] for r in results][:1] == ["Kaskede Talu"]  # the name starts with it
+    assert len(results) == 10
+    listing = client.get("/clients", {"q": "kask"}).text
+    assert listing.count("Kask OÜ") == 12
 
 
 def test_register_filters_and_pages(browser, tenant, make_user, make_client, dbsession):

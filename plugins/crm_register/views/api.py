@@ -42,6 +42,7 @@ from plugins.crm_register.clients import (
     find_duplicates,
     refresh_person_search,
     refresh_search,
+    search_condition,
     similar_names,
 )
 from plugins.crm_register.i18n import _
@@ -63,7 +64,7 @@ from plugins.crm_register.permissions import (
     CLIENT_EDIT,
     CLIENT_VIEW,
 )
-from plugins.crm_register.search import digits, fold, like_pattern
+from plugins.crm_register.search import fold, like_pattern
 from plugins.crm_register.views.activities import activity_fields
 from plugins.crm_register.views.contacts import LINK_FIELDS, PERSON_FIELDS, PERSON_KEYS
 from plugins.crm_register.views.register import (
@@ -328,12 +329,7 @@ def list_clients(request: Request) -> Response:
     stmt = visible_clients(request)
     query = request.GET.get("q", "").strip()[:100]
     if query:
-        folded = fold(query)
-        conditions = [Client.search_text.like(like_pattern(folded), escape="\\")]
-        number = digits(query)
-        if len(number) >= 3 and number != folded:
-            conditions.append(Client.search_text.like(like_pattern(number), escape="\\"))
-        stmt = stmt.where(sa.or_(*conditions))
+        stmt = stmt.where(search_condition(query))
     group = _int_param(request, "group")
     if group is not None:
         stmt = stmt.where(Client.id.in_(

@@ -27,7 +27,10 @@ from plugins.crm_register.models import Activity, ActivityType
 from plugins.crm_register.permissions import ACTIVITY_EDIT, ACTIVITY_VIEW, CALENDAR_VIEW
 
 MAX_ITEMS = 2000
-"""At most this many activities are shown on one calendar page."""
+"""At most this many activities are shown in the day view."""
+PER_DAY_ITEMS = {"week": 40, "month": 6}
+"""At most this many activities per day in the week and month views; the rest are counted
+and linked to the day view (a team week can hold thousands)."""
 DEFAULT_VIEW = "week"
 
 
@@ -62,6 +65,8 @@ class CalendarDay:
     is_today: bool
     in_period: bool = True
     items: list[CalendarItem] = field(default_factory=list)
+    more: int = 0
+    """Activities of the day not shown in this view."""
 
 
 @dataclass
@@ -143,26 +148,59 @@ def _title(request: Request, sel: Selection, first: dt.date, after: dt.date) -> 
     return request.format_date(sel.day.replace(day=1), "LLLL y").capitalize()
 
 
-def load_items(request: Request, start: dt.datetime, end: dt.datetime, user: User | None,
-               activity_type: ActivityType | None,
-               limit: int = MAX_ITEMS) -> list[CalendarItem]:
-    """The visible activities starting in ``[start, end)`` of ``user`` (everybody's when
-    None) and of ``activity_type`` (every type when None), in time order, localised."""
-    tz = tenant_zone(request)
+def _period_activities(request: Request, start: dt.datetime, end: dt.datetime,
+                       user: User | None, activity_type: ActivityType | None) -> sa.Select:
     stmt = (visible_activities(request)
             .where(Activity.starts_at >= start, Activity.starts_at < end)
-            .options(selectinload(Activity.client), selectinload(Activity.type),
-                     selectinload(Activity.person), selectinload(Activity.performer))
-            .order_by(Activity.starts_at, Activity.id).limit(limit))
+            .order_by(Activity.starts_at, Activity.id))
     if user is not None:
         stmt = stmt.where(Activity.performer_id == user.id)
     if activity_type is not None:
         stmt = stmt.where(Activity.type_id == activity_type.id)
+    return stmt
+
+
+def _items(request: Request, stmt: sa.Select) -> list[CalendarItem]:
+    tz = tenant_zone(request)
+    stmt = stmt.options(selectinload(Activity.client), selectinload(Activity.type),
+                        selectinload(Activity.person), selectinload(Activity.performer))
     return [
         CalendarItem(a, a.starts_at.astimezone(tz), end_of(a).astimezone(tz),
                      request.route_url("crm_activity", activity_id=a.id))
         for a in request.dbsession.scalars(stmt)
     ]
+
+
+def load_items(request: Request, start: dt.datetime, end: dt.datetime, user: User | None,
+               activity_type: ActivityType | None,
+               limit: int = MAX_ITEMS) -> list[CalendarItem]:
+    """The visible activities starting in ``[start, end)`` of ``user`` (everybody's when
+    None) and of ``activity_type`` (every type when None), in time order, localised."""
+    return _items(request, _period_activities(request, start, end, user, activity_type)
+                  .limit(limit))
+
+
+def load_items_per_day(request: Request, start: dt.datetime, end: dt.datetime,
+                       user: User | None, activity_type: ActivityType | None,
+                       per_day: int) -> tuple[list[CalendarItem], dict[dt.date, int]]:
+    """Like :func:`load_items`, but at most ``per_day`` activities of each local day; also
+    returns how many activities of each day were left out."""
+    tz = tenant_zone(request)
+    stmt = _period_activities(request, start, end, user, activity_type)
+    shown: list[int] = []
+    taken: dict[dt.date, int] = {}
+    left_out: dict[dt.date, int] = {}
+    for activity_id, starts_at in request.dbsession.execute(
+            stmt.with_only_columns(Activity.id, Activity.starts_at)):
+        day = starts_at.astimezone(tz).date()
+        if taken.get(day, 0) < per_day:
+            taken[day] = taken.get(day, 0) + 1
+            shown.append(activity_id)
+        else:
+            left_out[day] = left_out.get(day, 0) + 1
+    if not shown:
+        return [], left_out
+    return _items(request, stmt.where(Activity.id.in_(shown))), left_out
 
 
 @view_config(route_name="crm_calendar", renderer="plugins.crm_register:templates/calendar.pt",
@@ -176,14 +214,19 @@ def calendar(request: Request) -> dict[str, Any]:
     sel = _read_selection(request, types, today)
     first, after = period(sel.view, sel.day)
     start, end = local_bounds(first, after, tz)
-    items = load_items(request, start, end, sel.user, sel.activity_type)
+    left_out: dict[dt.date, int] = {}
+    if sel.view in PER_DAY_ITEMS:
+        items, left_out = load_items_per_day(request, start, end, sel.user, sel.activity_type,
+                                             PER_DAY_ITEMS[sel.view])
+    else:
+        items = load_items(request, start, end, sel.user, sel.activity_type)
     days: dict[dt.date, CalendarDay] = {}
     current = first
     while current < after:
         in_period = sel.view != "month" or current.month == sel.day.month
         days[current] = CalendarDay(current, _url(request, sel, view="day",
                                                   date=current.isoformat()),
-                                    current == today, in_period)
+                                    current == today, in_period, more=left_out.get(current, 0))
         current += dt.timedelta(days=1)
     for item in items:
         bucket = days.get(item.start.date())
@@ -197,7 +240,7 @@ def calendar(request: Request) -> dict[str, Any]:
             sa.select(User).where(User.active.is_(True)).order_by(User.name)))
     return {
         "sel": sel, "days": day_list, "weeks": weeks, "items": items,
-        "truncated": len(items) >= MAX_ITEMS,
+        "truncated": sel.view == "day" and len(items) >= MAX_ITEMS,
         "title": _title(request, sel, first, after),
         "types": types, "colleagues": colleagues,
         "team_view": sel.user is None or sel.user.id != request.user.id,

@@ -21,6 +21,7 @@ from plugins.crm_register.clients import (
     find_duplicates,
     refresh_search,
     search_clients,
+    search_condition,
     similar_names,
 )
 from plugins.crm_register.i18n import _
@@ -28,7 +29,6 @@ from plugins.crm_register.labels import CLIENT_KINDS
 from plugins.crm_register.models import Client, ClientGroup, ClientGroupLink, ClientType
 from plugins.crm_register.numbering import next_number
 from plugins.crm_register.permissions import CLIENT_CREDIT, CLIENT_EDIT, CLIENT_VIEW, IMPORT_RUN
-from plugins.crm_register.search import fold, like_pattern
 
 PAGE_SIZE = 50
 LANGUAGES = (("et", _("Estonian")), ("en", _("English")))
@@ -54,7 +54,7 @@ def register(request: Request) -> dict[str, Any]:
     stmt = visible_clients(request)
     query = params.get("q", "").strip()
     if query:
-        stmt = stmt.where(Client.search_text.like(like_pattern(fold(query)), escape="\\"))
+        stmt = stmt.where(search_condition(query))
     group = params.get("group", "")
     if group.isdigit():
         stmt = stmt.where(Client.id.in_(
