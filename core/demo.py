@@ -46,8 +46,12 @@ def load(session: Session, plugins: PluginSet, settings: dict[str, Any]) -> bool
             session.add(User(name=name, email=email, role=role, phone=phone,
                              birthday=birthday, password_hash=password_hash, locale="et"))
         session.flush()
-        hooks = plugins.hooks_for(enabled_plugins(session, tenant.id))
-        hooks.demo_data(dbsession=session, tenant=tenant)
+        enabled = set(enabled_plugins(session, tenant.id))
+        # One plugin at a time in dependency order (pluggy itself calls the last registered
+        # first), so a plugin sees the data of the plugins it depends on.
+        for name in plugins.order:
+            if name in enabled:
+                plugins.call_for(name, "demo_data", dbsession=session, tenant=tenant)
     return True
 
 

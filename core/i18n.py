@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from pyramid.i18n import TranslationStringFactory
+from pyramid.i18n import Localizer, TranslationStringFactory, make_localizer
+from pyramid.interfaces import ITranslationDirectories
+from pyramid.registry import Registry
 from pyramid.request import Request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -45,6 +47,19 @@ def negotiate_locale(request: Request) -> str:
 def translate(request: Request, message: Any, mapping: dict[str, Any] | None = None) -> str:
     """Translate a translation string (or pass plain text through) for the request."""
     return request.localizer.translate(message, mapping=mapping)
+
+
+def localizer_for(registry: Registry, locale_name: str) -> Localizer:
+    """A localizer for ``locale_name`` with every catalogue of the application (for text in
+    a language other than the request's, e.g. an invoice in the client's language)."""
+    if locale_name not in LANGUAGES:
+        locale_name = DEFAULT_LOCALE
+    cache = registry.__dict__.setdefault("_kh_localizers", {})
+    localizer = cache.get(locale_name)
+    if localizer is None:
+        directories = registry.queryUtility(ITranslationDirectories) or []
+        localizer = cache[locale_name] = make_localizer(locale_name, directories)
+    return localizer
 
 
 def tenant_zone(request: Request) -> ZoneInfo:

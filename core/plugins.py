@@ -260,6 +260,18 @@ class PluginSet:
             self._relays[key] = relay
         return relay
 
+    def call_for(self, name: str, hook: str, **kwargs: Any) -> list[Any]:
+        """Call plugin ``name``'s implementation of ``hook`` only (empty when it has none)."""
+        module = self._hook_modules.get(name)
+        if module is None:
+            return []
+        others = [m for n, m in self._hook_modules.items() if n != name]
+        core = self.pm.get_plugin(CORE)
+        if core is not None:
+            others.append(core)
+        results = self.pm.subset_hook_caller(hook, others)(**kwargs)
+        return list(results) if isinstance(results, list) else [results]
+
     def plugin_of_module(self, module_name: str) -> str | None:
         """The plugin whose package contains the module ``module_name``, if any."""
         for name, manifest in self.manifests.items():

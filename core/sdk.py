@@ -31,7 +31,15 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from core.db import Base, TenantScoped, utcnow
 from core.forms import Field, Form, Invalid
 from core.hookspecs import hookimpl
-from core.hookspecs.types import CardTab, JobHandler, MenuItem, Permission, Widget
+from core.hookspecs.types import (
+    CardTab,
+    EInvoiceChannel,
+    JobHandler,
+    MenuItem,
+    OrderStep,
+    Permission,
+    Widget,
+)
 from core.models import Audited
 from core.web import flash
 
@@ -40,11 +48,13 @@ __all__ = [
     "Audited",
     "Base",
     "CardTab",
+    "EInvoiceChannel",
     "Field",
     "Form",
     "Invalid",
     "JobHandler",
     "MenuItem",
+    "OrderStep",
     "Permission",
     "TenantScoped",
     "Widget",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pluggy
 
-from core.hookspecs import api, crm, jobs, lifecycle, security, web
+from core.hookspecs import api, crm, invoicing, jobs, lifecycle, security, web
 from core.hookspecs._marker import PROJECT, hookspec
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-SPEC_MODULES = (web, security, lifecycle, jobs, api, crm)
+SPEC_MODULES = (web, security, lifecycle, jobs, api, crm, invoicing)
 
 __all__ = ["PROJECT", "SPEC_MODULES", "add_all", "hookimpl", "hookspec"]
 

@@ -87,3 +87,34 @@ class CardTab:
     permission: str | None
     order: int = 100
     count: Callable[[Request, Any], int] | None = None
+
+
+@dataclass(frozen=True)
+class OrderStep:
+    """A named step of the phone-order flow (W2).
+
+    ``run(request, order)`` handles the step: it returns a dict to render ``template`` (a
+    page the user acts on), or ``None`` when the step is done and the flow moves on to the
+    next step. Steps with ``page=False`` run without a page, one after another (e.g.
+    issuing the prepayment invoice).
+    """
+
+    name: str
+    label: Any
+    run: Callable[..., Any]
+    template: str | None = None
+    page: bool = True
+
+
+@dataclass(frozen=True)
+class EInvoiceChannel:
+    """A way to deliver e-invoices (a file for an operator, an operator's API...).
+
+    ``send(dbsession, invoice, ubl_xml, settings)`` delivers one confirmed invoice and
+    returns a short text for the delivery record (e.g. the file name or the operator's id);
+    it raises an exception when the invoice could not be handed over.
+    """
+
+    name: str
+    label: Any
+    send: Callable[..., str]

@@ -131,3 +131,14 @@ def openapi_paths(request: Request) -> dict[str, Any]:
             },
         }},
     }
+
+
+MORNING_ENDS = 12
+"""Acme installs only in the morning: service times must start before noon."""
+
+
+@hookimpl(tryfirst=True)
+def choose_service_slot(request: Request, order: Any, slots: list[Any]) -> list[Any]:
+    """Acme's own slot rule in the phone-order flow: only times starting before noon (local
+    time). Other tenants keep the invoicing plugin's choice."""
+    return [slot for slot in slots if slot.start.hour < MORNING_ENDS]

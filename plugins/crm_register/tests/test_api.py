@@ -40,8 +40,9 @@ class Api:
         return self.browser.patch_json(url, body, headers=self.headers, status=status)
 
     def raw(self, method: str, url: str, body: bytes, status: int) -> Any:
-        return self.browser.request(url, method=method, body=body, headers={
-            **self.headers, "Content-Type": "application/json"}, status=status, expect_errors=True)
+        send = getattr(self.browser, method.lower())
+        return send(url, params=body, headers=self.headers, content_type="application/json",
+                    status=status)
 
 
 @pytest.fixture

@@ -1,0 +1,29 @@
+"""Invoicing: products, client discounts, offers, invoices with Estonian reference numbers,
+PDF and e-invoices, bulk sending and the phone-order flow (PRODUCT.md C5, C10, I1-I5, W1-W3).
+
+Every view module has an ``includeme`` that adds its routes and scans itself.
+"""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+from plugins.invoicing import models  # noqa: F401 - registers the tables
+
+VIEW_MODULES: tuple[str, ...] = (
+    ".views.invoices",
+    ".views.catalogue",
+    ".views.settings",
+    ".views.discounts",
+    ".views.offers",
+    ".views.orders",
+    ".views.einvoices",
+    ".views.api",
+    ".views.bulk",
+)
+
+
+def includeme(config: Configurator) -> None:
+    """Wire the plugin's view modules."""
+    for module in VIEW_MODULES:
+        config.include(module)
