@@ -34,6 +34,7 @@ from core.plugins import PluginSet
 from core.tenancy import create_tenant
 
 LINES_PER_INVOICE = 3
+MAX_ATTEMPTS = 5
 
 
 def _setup(url: str, plugins: PluginSet) -> tuple[int, int, list[int], list[int]]:
@@ -66,26 +67,42 @@ def _setup(url: str, plugins: PluginSet) -> tuple[int, int, list[int], list[int]
     return ids
 
 
-def _work(factory, tenant_id: int, user_id: int, client_ids: list[int],
-          product_ids: list[int], count: int, offset: int, timings: list[float]) -> None:
+def _one_invoice(factory, tenant_id: int, user_id: int, client_id: int,
+                 product_ids: list[int], first: int) -> None:
     from plugins.crm_register.models import Client
     from plugins.invoicing.invoices import LineInput, add_line, confirm, new_draft
 
+    session = factory()
+    try:
+        with session.begin(), tenant_scope(session, tenant_id):
+            user = session.get(User, user_id)
+            invoice = new_draft(session, session.get(Client, client_id), user,
+                                issue_date=dt.date.today())
+            for k in range(LINES_PER_INVOICE):
+                add_line(session, invoice, LineInput(
+                    product_id=product_ids[(first + k) % len(product_ids)],
+                    quantity=Decimal(k + 1)))
+            confirm(session, invoice, user)
+    finally:
+        session.close()
+
+
+def _work(factory, tenant_id: int, user_id: int, client_ids: list[int],
+          product_ids: list[int], count: int, offset: int, timings: list[float],
+          retries: list[int]) -> None:
+    """``count`` invoices one after another; a transaction that finds the database busy is
+    retried, as the application's retry tween does (its time counts in the latency)."""
     for n in range(count):
         started = time.perf_counter()
-        session = factory()
-        try:
-            with session.begin(), tenant_scope(session, tenant_id):
-                user = session.get(User, user_id)
-                client = session.get(Client, client_ids[(offset + n) % len(client_ids)])
-                invoice = new_draft(session, client, user, issue_date=dt.date.today())
-                for k in range(LINES_PER_INVOICE):
-                    add_line(session, invoice, LineInput(
-                        product_id=product_ids[(offset + n + k) % len(product_ids)],
-                        quantity=Decimal(k + 1)))
-                confirm(session, invoice, user)
-        finally:
-            session.close()
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                _one_invoice(factory, tenant_id, user_id,
+                             client_ids[(offset + n) % len(client_ids)], product_ids, offset + n)
+                break
+            except sa.exc.OperationalError:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+                retries.append(1)
         timings.append(time.perf_counter() - started)
 
 
@@ -95,10 +112,11 @@ def measure_confirmations(url: str, ids: tuple, total: int, users: int) -> dict[
     factory = make_session_factory(engine.execution_options(**{SQLITE_IMMEDIATE: True}))
     tenant_id, user_id, client_ids, product_ids = ids
     timings: list[float] = []
+    retries: list[int] = []
     per_user = total // users
     threads = [threading.Thread(target=_work, args=(
-        factory, tenant_id, user_id, client_ids, product_ids, per_user, u * per_user, timings))
-        for u in range(users)]
+        factory, tenant_id, user_id, client_ids, product_ids, per_user, u * per_user, timings,
+        retries)) for u in range(users)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -107,8 +125,8 @@ def measure_confirmations(url: str, ids: tuple, total: int, users: int) -> dict[
     elapsed = time.perf_counter() - started
     engine.dispose()
     timings.sort()
-    return {"invoices": per_user * users, "seconds": elapsed,
-            "per_second": per_user * users / elapsed,
+    return {"invoices": len(timings), "seconds": elapsed, "retries": len(retries),
+            "per_second": len(timings) / elapsed,
             "p50_ms": statistics.median(timings) * 1000,
             "p95_ms": timings[int(len(timings) * 0.95) - 1] * 1000}
 
@@ -167,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     plugins = PluginSet.discover().load()
-    print("| database | users | invoices | per second | p50 ms | p95 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| database | users | invoices | per second | p50 ms | p95 ms | retries |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     rendering = None
     for kind in kinds:
         with crm_dataset.fresh_database(kind) as url:
@@ -176,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             for users in (1, 8):
                 r = measure_confirmations(url, ids, args.invoices, users)
                 print(f"| {kind} | {users} | {r['invoices']} | {r['per_second']:.1f} | "
-                      f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} |", flush=True)
+                      f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['retries']} |", flush=True)
             check_numbers(url, ids[0])
             if rendering is None:
                 rendering = measure_rendering(url, ids[0], args.documents)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyramid.config import Configurator
 
+from core.sdk import NO_PERMISSION_REQUIRED
 from plugins.invoicing import models  # noqa: F401 - registers the tables
 
 VIEW_MODULES: tuple[str, ...] = (
@@ -24,6 +25,10 @@ VIEW_MODULES: tuple[str, ...] = (
 
 
 def includeme(config: Configurator) -> None:
-    """Wire the plugin's view modules."""
+    """Wire the plugin's static files and view modules."""
+    config.add_static_view(
+        "inv/static", "plugins.invoicing:static", cache_max_age=3600,
+        permission=NO_PERMISSION_REQUIRED,
+    )
     for module in VIEW_MODULES:
         config.include(module)

@@ -180,9 +180,12 @@ def apply_discount_rules(dbsession: Session, invoice: Invoice, line: InvoiceLine
 
 def recalculate(dbsession: Session, invoice: Invoice) -> None:
     """Recompute the line nets, VAT rates (valid on the issue date) and the totals."""
+    rates: dict[str, VatRate | None] = {}
     for position, line in enumerate(invoice.lines, start=1):
         line.position = position
-        rate = vat_rate_on(dbsession, line.vat_code, invoice.issue_date)
+        if line.vat_code not in rates:
+            rates[line.vat_code] = vat_rate_on(dbsession, line.vat_code, invoice.issue_date)
+        rate = rates[line.vat_code]
         if rate is not None:
             line.vat_percent = rate.percent
             line.vat_category = rate.category
@@ -203,8 +206,9 @@ def require_draft(invoice: Invoice) -> None:
 
 def missing_vat_rates(dbsession: Session, invoice: Invoice) -> list[str]:
     """The VAT codes of the lines that have no rate valid on the issue date."""
-    return sorted({line.vat_code for line in invoice.lines
-                   if vat_rate_on(dbsession, line.vat_code, invoice.issue_date) is None})
+    codes = {line.vat_code for line in invoice.lines}
+    return sorted(code for code in codes
+                  if vat_rate_on(dbsession, code, invoice.issue_date) is None)
 
 
 def open_balance(dbsession: Session, client_id: int, exclude_id: int | None = None) -> Decimal:

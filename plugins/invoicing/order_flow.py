@@ -43,6 +43,7 @@ SLOT_DAYS = 14
 """How far ahead free times are offered."""
 MAX_SLOTS_SHOWN = 60
 DEFAULT_SERVICE_MINUTES = 60
+LEAD_MINUTES = 10
 PERFORMER_ROLES = ("sales", "manager", "secretary", "admin")
 
 
@@ -82,7 +83,9 @@ def offered_slots(request: Request, order: Order, performer: User,
     if not minutes:
         return []
     tz = tenant_zone(request)
-    start = (now or utcnow()).astimezone(tz)
+    # The first time offered is at least LEAD_MINUTES ahead, so that it is still in the
+    # future while the user decides.
+    start = ((now or utcnow()) + dt.timedelta(minutes=LEAD_MINUTES)).astimezone(tz)
     start = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=30 - start.minute % 30)
     free = free_slots(request.dbsession, [performer.id], dt.timedelta(minutes=minutes), start,
                       start + dt.timedelta(days=SLOT_DAYS), tz=tz)
@@ -137,15 +140,25 @@ def pick_slot(request: Request, order: Order) -> dict[str, Any] | None:
     if not service_minutes(db, order):
         order.slot_start = order.slot_end = None
         return None
-    slots = offered_slots(request, order, performer)
     if request.method == "POST" and "slot" in request.POST:
         wanted = request.POST.get("slot", "")
-        slot = next((s for s in slots if s.start.isoformat() == wanted), None)
+        try:
+            start = dt.datetime.fromisoformat(wanted)
+        except ValueError:
+            start = None
+        slot = None
+        if start is not None and start.tzinfo is not None and start > utcnow():
+            # Offer again as the page did, but from just before the chosen time: a time
+            # shown a moment before a half hour passed is still valid if it is free.
+            again = offered_slots(request, order, performer,
+                                  now=start - dt.timedelta(minutes=LEAD_MINUTES + 1))
+            slot = next((s for s in again if s.start == start), None)
         if slot is None:
             raise StepError(_("That time is no longer free; pick another one."))
         order.performer_id = performer.id
         order.slot_start, order.slot_end = slot.start, slot.end
         return None
+    slots = offered_slots(request, order, performer)
     return {"slots": slots[:MAX_SLOTS_SHOWN], "performers": performers,
             "performer": performer, "minutes": service_minutes(db, order)}
 
