@@ -15,8 +15,6 @@ duplicate, with the existing client's id). The OpenAPI description is in
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -29,6 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from core.forms import Field, Form, Invalid
 from core.i18n import tenant_zone
+from core.jsonapi import ApiError, api_view, not_found, read_object
 from plugins.crm_register.access import visible_client_ids, visible_clients
 from plugins.crm_register.activities import (
     activity_filter,
@@ -81,59 +80,12 @@ MAX_PER_PAGE = 200
 
 # --- responses and errors ------------------------------------------------------------------
 
-class ApiError(Exception):
-    """An error answer: HTTP ``status``, a translation string and field messages."""
-
-    def __init__(self, status: int, message: Any, fields: Mapping[str, Any] | None = None,
-                 **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.fields = dict(fields or {})
-        self.extra = extra
-
-
-def _error_response(request: Request, error: ApiError) -> Response:
-    translate = request.translate
-    body = {"error": translate(error.message),
-            "fields": {k: translate(v) for k, v in error.fields.items()}, **error.extra}
-    return Response(json_body=body, status=error.status)
-
-
 def _json(request: Request, body: Any, status: int = 200,
           location: str | None = None) -> Response:
     response = Response(json_body=body, status=status)
     if location:
         response.location = location
     return response
-
-
-def _not_found() -> ApiError:
-    return ApiError(404, _("Not found, or not visible to you."))
-
-
-def _api_view(func: Any) -> Any:
-    """Turn :class:`ApiError` raised by the view into its JSON answer."""
-
-    @functools.wraps(func)
-    def wrapper(request: Request) -> Response:
-        try:
-            return func(request)
-        except ApiError as error:
-            return _error_response(request, error)
-
-    return wrapper
-
-
-def _body(request: Request) -> dict[str, Any]:
-    """The JSON object sent in the request body."""
-    try:
-        body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, _("The request body is not valid JSON.")) from None
-    if not isinstance(body, dict):
-        raise ApiError(400, _("Send a JSON object."))
-    return body
 
 
 def _int_param(request: Request, name: str, default: int | None = None,
@@ -194,7 +146,7 @@ def _id_from(raw: Any) -> int:
     try:
         return int(raw)
     except (TypeError, ValueError):
-        raise _not_found() from None
+        raise not_found() from None
 
 
 # --- reading JSON bodies with the forms' fields ---------------------------------------------
@@ -316,12 +268,12 @@ def _visible_client(request: Request, raw: Any) -> Client:
     client = request.dbsession.scalar(
         visible_clients(request).where(Client.id == _id_from(raw)))
     if client is None:
-        raise _not_found()
+        raise not_found()
     return client
 
 
 @view_config(route_name="crm_api_clients", request_method="GET", permission=CLIENT_VIEW)
-@_api_view
+@api_view
 def list_clients(request: Request) -> Response:
     """Clients visible to the user: ``q`` searches like the register (name, codes, phone,
     e-mail, contact names); filters ``group``, ``type``, ``salesperson``,
@@ -352,7 +304,7 @@ def list_clients(request: Request) -> Response:
 
 
 @view_config(route_name="crm_api_client", request_method="GET", permission=CLIENT_VIEW)
-@_api_view
+@api_view
 def get_client(request: Request) -> Response:
     """One client with its addresses and contacts; 404 when not visible."""
     client = _visible_client(request, request.matchdict["client_id"])
@@ -441,22 +393,22 @@ def _save_client(request: Request, body: dict[str, Any], client: Client | None) 
 
 
 @view_config(route_name="crm_api_clients", request_method="POST", permission=CLIENT_EDIT)
-@_api_view
+@api_view
 def create_client(request: Request) -> Response:
     """Create a client; 409 when the registry code or VAT number is taken (or a client
     with a similar name exists and ``confirm_similar`` is not true)."""
-    client = _save_client(request, _body(request), None)
+    client = _save_client(request, read_object(request), None)
     request.dbsession.refresh(client)
     url = request.route_url("crm_api_client", client_id=client.id)
     return _json(request, client_json(request, client, detail=True), 201, url)
 
 
 @view_config(route_name="crm_api_client", request_method="PATCH", permission=CLIENT_EDIT)
-@_api_view
+@api_view
 def update_client(request: Request) -> Response:
     """Change the fields sent of a visible client."""
     client = _visible_client(request, request.matchdict["client_id"])
-    body = _body(request)
+    body = read_object(request)
     if "confirm_similar" in body:
         body.pop("confirm_similar")
     _save_client(request, body, client)
@@ -504,12 +456,12 @@ def _visible_person(request: Request, raw: Any) -> Person:
         sa.select(Person).where(Person.id == _id_from(raw),
                                 Person.id.in_(_linked_to_visible(request))))
     if person is None:
-        raise _not_found()
+        raise not_found()
     return person
 
 
 @view_config(route_name="crm_api_contacts", request_method="GET", permission=CLIENT_VIEW)
-@_api_view
+@api_view
 def list_contacts(request: Request) -> Response:
     """Contact persons of visible clients: ``q`` (name), ``client_id``, paging."""
     stmt = sa.select(Person).where(Person.id.in_(_linked_to_visible(request)))
@@ -533,7 +485,7 @@ def _person_items(request: Request, persons: list[Person]) -> list[dict[str, Any
 
 
 @view_config(route_name="crm_api_contact", request_method="GET", permission=CLIENT_VIEW)
-@_api_view
+@api_view
 def get_contact(request: Request) -> Response:
     """One contact person; 404 unless linked to a client visible to the user."""
     return _json(request, person_json(request, _visible_person(
@@ -560,11 +512,11 @@ def _link(request: Request, client: Client, person: Person, data: Mapping[str, A
 
 
 @view_config(route_name="crm_api_contacts", request_method="POST", permission=CLIENT_EDIT)
-@_api_view
+@api_view
 def create_contact(request: Request) -> Response:
     """Add a contact person to a client (``client_id``, ``role``...), or link an existing
     person (``person_id``) with a role."""
-    body = _body(request)
+    body = read_object(request)
     existing = "person_id" in body
     allowed = ["client_id", "person_id", *LINK_KEYS] if existing else \
         ["client_id", *PERSON_KEYS, *LINK_KEYS]
@@ -610,11 +562,11 @@ def create_contact(request: Request) -> Response:
 
 
 @view_config(route_name="crm_api_contact", request_method="PATCH", permission=CLIENT_EDIT)
-@_api_view
+@api_view
 def update_contact(request: Request) -> Response:
     """Change the fields sent of a contact person (their links stay)."""
     person = _visible_person(request, request.matchdict["person_id"])
-    body = _body(request)
+    body = read_object(request)
     _check(_unknown(body, PERSON_KEYS))
     current = {key: getattr(person, key) for key in PERSON_KEYS}
     data, errors = validate_fields(request, PERSON_FIELDS, body, current)
@@ -661,7 +613,7 @@ def _visible_activity(request: Request, raw: Any) -> Activity:
     activity = request.dbsession.scalar(
         visible_activities(request).where(Activity.id == _id_from(raw)))
     if activity is None:
-        raise _not_found()
+        raise not_found()
     return activity
 
 
@@ -682,7 +634,7 @@ def _date_param(request: Request, name: str, end: bool) -> dt.datetime | None:
 
 
 @view_config(route_name="crm_api_activities", request_method="GET", permission=ACTIVITY_VIEW)
-@_api_view
+@api_view
 def list_activities(request: Request) -> Response:
     """Visible activities by start: filters ``client_id``, ``performer_id``, ``from``,
     ``to`` (dates are whole days in the tenant's time zone, ``to`` inclusive), ``status``,
@@ -726,7 +678,7 @@ def _activity_items(request: Request, activities: list[Activity]) -> list[dict[s
 
 
 @view_config(route_name="crm_api_activity", request_method="GET", permission=ACTIVITY_VIEW)
-@_api_view
+@api_view
 def get_activity(request: Request) -> Response:
     """One activity; 404 when not visible."""
     return _json(request, activity_json(request, _visible_activity(
@@ -815,11 +767,11 @@ def _save_activity(request: Request, body: dict[str, Any], activity: Activity | 
 
 
 @view_config(route_name="crm_api_activities", request_method="POST", permission=ACTIVITY_EDIT)
-@_api_view
+@api_view
 def create_activity(request: Request) -> Response:
     """Create an activity of a visible client (``client_id``; null for an internal task);
     the performer is the token's user and the number the next activity number."""
-    body = _body(request)
+    body = read_object(request)
     _check(_unknown(body, ["client_id", *ACTIVITY_KEYS, "items", "follow_up_of_id"]))
     client = None
     raw_client = body.get("client_id")
@@ -837,11 +789,11 @@ def create_activity(request: Request) -> Response:
 
 
 @view_config(route_name="crm_api_activity", request_method="PATCH", permission=ACTIVITY_EDIT)
-@_api_view
+@api_view
 def update_activity(request: Request) -> Response:
     """Change the fields sent of a visible activity (``items`` replaces the resources)."""
     activity = _visible_activity(request, request.matchdict["activity_id"])
-    body = _body(request)
+    body = read_object(request)
     _check(_unknown(body, [*ACTIVITY_KEYS, "items", "follow_up_of_id"]))
     _save_activity(request, body, activity, activity.client)
     request.dbsession.refresh(activity)

@@ -24,8 +24,6 @@ OpenAPI description is in :mod:`plugins.invoicing.openapi`.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,6 +37,7 @@ from sqlalchemy.orm import selectinload
 
 from core.forms import Invalid
 from core.i18n import tenant_zone
+from core.jsonapi import ApiError, api_view, not_found, read_object
 from plugins.crm_register.access import visible_client_ids, visible_clients
 from plugins.crm_register.models import Client
 from plugins.crm_register.views.api import validate_fields
@@ -91,66 +90,11 @@ NEW_INVOICE_KINDS = (KIND_INVOICE, KIND_PREPAYMENT)
 
 # --- responses and errors ------------------------------------------------------------------
 
-class ApiError(Exception):
-    """An error answer: HTTP ``status``, a translation string and field messages."""
-
-    def __init__(self, status: int, message: Any, fields: Mapping[str, Any] | None = None,
-                 **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.fields = dict(fields or {})
-        self.extra = extra
-
-
-def _error_response(request: Request, error: ApiError) -> Response:
-    translate = request.translate
-    body = {"error": translate(error.message),
-            "fields": {k: translate(v) for k, v in error.fields.items()}, **error.extra}
-    return Response(json_body=body, status=error.status)
-
-
 def _json(body: Any, status: int = 200, location: str | None = None) -> Response:
     response = Response(json_body=body, status=status)
     if location:
         response.location = location
     return response
-
-
-def _not_found() -> ApiError:
-    return ApiError(404, _("Not found, or not visible to you."))
-
-
-def _api_view(func: Any) -> Any:
-    """Turn :class:`ApiError` raised by the view into its JSON answer."""
-
-    @functools.wraps(func)
-    def wrapper(request: Request) -> Response:
-        try:
-            return func(request)
-        except ApiError as error:
-            return _error_response(request, error)
-
-    return wrapper
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(name)
-
-
-def _body(request: Request, *, optional: bool = False) -> dict[str, Any]:
-    """The JSON object sent in the request body (numbers with a fraction as ``Decimal``);
-    with ``optional`` an empty body is an empty object."""
-    if optional and not (request.body or b"").strip():
-        return {}
-    try:
-        body = json.loads(request.body or b"null", parse_float=Decimal,
-                          parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, _("The request body is not valid JSON.")) from None
-    if not isinstance(body, dict):
-        raise ApiError(400, _("Send a JSON object."))
-    return body
 
 
 def _bad_param(name: str, message: Any) -> ApiError:
@@ -210,7 +154,7 @@ def _route_id(request: Request, key: str) -> int:
     """The id of the route's ``key`` (the route allows 1-9 digits); 404 for 0."""
     value = int(request.matchdict[key])
     if not 0 < value <= MAX_ID:
-        raise _not_found()
+        raise not_found()
     return value
 
 
@@ -321,7 +265,7 @@ def _product_values(product: Product) -> dict[str, Any]:
 def _visible_product(request: Request, product_id: int) -> Product:
     product = request.dbsession.scalar(sa.select(Product).where(Product.id == product_id))
     if product is None:
-        raise _not_found()
+        raise not_found()
     return product
 
 
@@ -378,7 +322,7 @@ def _save_product(request: Request, body: dict[str, Any], product: Product | Non
 
 
 @view_config(route_name="inv_api_products", request_method="GET", permission=PRODUCT_VIEW)
-@_api_view
+@api_view
 def list_products(request: Request) -> Response:
     """Products by code: ``q`` searches code and names, ``active`` (true/false; all when
     not given) and ``group_id`` filter; paging ``page``, ``per_page``."""
@@ -406,7 +350,7 @@ def list_products(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_product", request_method="GET", permission=PRODUCT_VIEW)
-@_api_view
+@api_view
 def get_product(request: Request) -> Response:
     """One product."""
     product = _visible_product(request, _route_id(request, "product_id"))
@@ -414,20 +358,20 @@ def get_product(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_products", request_method="POST", permission=PRODUCT_EDIT)
-@_api_view
+@api_view
 def create_product(request: Request) -> Response:
     """Add a product; 409 with the existing product's id when the code is taken."""
-    product = _save_product(request, _body(request), None)
+    product = _save_product(request, read_object(request, decimals=True), None)
     url = request.route_url("inv_api_product", product_id=product.id)
     return _json(product_json(request, product, today_in(request)), 201, url)
 
 
 @view_config(route_name="inv_api_product", request_method="PATCH", permission=PRODUCT_EDIT)
-@_api_view
+@api_view
 def update_product(request: Request) -> Response:
     """Change the fields sent of a product."""
     product = _visible_product(request, _route_id(request, "product_id"))
-    _save_product(request, _body(request), product)
+    _save_product(request, read_object(request, decimals=True), product)
     return _json(product_json(request, product, today_in(request)))
 
 
@@ -509,7 +453,7 @@ def _visible_invoice(request: Request, invoice_id: int) -> Invoice:
         sa.select(Invoice).where(Invoice.id == invoice_id,
                                  Invoice.client_id.in_(visible_client_ids(request))))
     if invoice is None:
-        raise _not_found()
+        raise not_found()
     return invoice
 
 
@@ -520,7 +464,7 @@ def _overdue(today: dt.date) -> sa.ColumnElement[bool]:
 
 
 @view_config(route_name="inv_api_invoices", request_method="GET", permission=INVOICE_VIEW)
-@_api_view
+@api_view
 def list_invoices(request: Request) -> Response:
     """Invoices of the clients visible to the user, newest first: filters ``client_id``,
     ``status`` (as shown: ``overdue`` open invoices are not ``confirmed``, ``sent`` or
@@ -549,7 +493,7 @@ def list_invoices(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_invoice", request_method="GET", permission=INVOICE_VIEW)
-@_api_view
+@api_view
 def get_invoice(request: Request) -> Response:
     """One invoice with its lines, totals, VAT breakdown, reference number and paid amount."""
     invoice = _visible_invoice(request, _route_id(request, "invoice_id"))
@@ -685,12 +629,12 @@ def _parse_lines(request: Request, raw: Any, *, offer: bool = False
 
 
 @view_config(route_name="inv_api_invoices", request_method="POST", permission=INVOICE_EDIT)
-@_api_view
+@api_view
 def create_invoice(request: Request) -> Response:
     """Create a draft invoice (or prepayment invoice) for a visible client with its lines.
     Every line is checked first: one bad line (422, its index in ``line``) creates
     nothing."""
-    body = _body(request)
+    body = read_object(request, decimals=True)
     errors = _unknown(body, INVOICE_KEYS)
     client = _body_client(request, body, errors)
     kind = body.get("kind", KIND_INVOICE)
@@ -712,14 +656,14 @@ def create_invoice(request: Request) -> Response:
 
 @view_config(route_name="inv_api_invoice_confirm", request_method="POST",
              permission=INVOICE_CONFIRM)
-@_api_view
+@api_view
 def confirm_invoice(request: Request) -> Response:
     """Confirm a draft: the next number of its series, a reference number, the seller and
     buyer details frozen. ``{"override": true}`` confirms past a sales block or the credit
     limit (needs the override permission). A refusal (409, the reason) changes nothing and
     uses no number."""
     invoice = _visible_invoice(request, _route_id(request, "invoice_id"))
-    body = _body(request, optional=True)
+    body = read_object(request, optional=True, decimals=True)
     _check(_unknown(body, ("override",)))
     override = body.get("override", False)
     if not isinstance(override, bool):
@@ -744,7 +688,7 @@ def confirm_invoice(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_invoice_pdf", request_method="GET", permission=INVOICE_VIEW)
-@_api_view
+@api_view
 def invoice_pdf(request: Request) -> Response:
     """The invoice as PDF in the client's language (a draft has no number yet)."""
     invoice = _visible_invoice(request, _route_id(request, "invoice_id"))
@@ -754,7 +698,7 @@ def invoice_pdf(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_invoice_ubl", request_method="GET", permission=INVOICE_VIEW)
-@_api_view
+@api_view
 def invoice_ubl(request: Request) -> Response:
     """A confirmed invoice as an EN 16931 UBL 2.1 e-invoice (Peppol BIS 3); 409 for a
     draft."""
@@ -815,12 +759,12 @@ def _visible_offer(request: Request, offer_id: int) -> Offer:
         sa.select(Offer).where(Offer.id == offer_id,
                                Offer.client_id.in_(visible_client_ids(request))))
     if offer is None:
-        raise _not_found()
+        raise not_found()
     return offer
 
 
 @view_config(route_name="inv_api_offers", request_method="GET", permission=INVOICE_VIEW)
-@_api_view
+@api_view
 def list_offers(request: Request) -> Response:
     """Offers of the clients visible to the user, newest first: filters ``client_id`` and
     ``status`` (as shown: ``expired`` drafts and sent offers are not ``draft``/``sent``);
@@ -849,7 +793,7 @@ def list_offers(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_offer", request_method="GET", permission=INVOICE_VIEW)
-@_api_view
+@api_view
 def get_offer(request: Request) -> Response:
     """One offer with its lines, totals and VAT breakdown."""
     return _json(_offer_detail(request, _visible_offer(request, _route_id(request,
@@ -857,12 +801,12 @@ def get_offer(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_offers", request_method="POST", permission=OFFER_EDIT)
-@_api_view
+@api_view
 def create_offer(request: Request) -> Response:
     """Create a draft offer for a visible client with its lines, numbered in the offer
     series; valid for the tenant's offer validity unless ``valid_until`` is given. One bad
     line (422, its index in ``line``) creates nothing."""
-    body = _body(request)
+    body = read_object(request, decimals=True)
     errors = _unknown(body, OFFER_KEYS)
     client = _body_client(request, body, errors)
     issue_date = _body_date(body, "issue_date", errors) or today_in(request)
@@ -891,12 +835,12 @@ def create_offer(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_offer_status", request_method="POST", permission=OFFER_EDIT)
-@_api_view
+@api_view
 def change_offer_status(request: Request) -> Response:
     """Mark the offer ``sent`` (a draft with lines), ``accepted`` or ``rejected`` (a sent
     offer; an expired one cannot be accepted); a refused move answers 409."""
     offer = _visible_offer(request, _route_id(request, "offer_id"))
-    body = _body(request)
+    body = read_object(request, decimals=True)
     _check(_unknown(body, ("status",)))
     status = body.get("status")
     if status not in OFFER_ACTIONS:
@@ -914,7 +858,7 @@ def change_offer_status(request: Request) -> Response:
 
 
 @view_config(route_name="inv_api_offer_invoice", request_method="POST", permission=OFFER_EDIT)
-@_api_view
+@api_view
 def offer_to_invoice(request: Request) -> Response:
     """Make a draft invoice of a sent or accepted offer (it becomes ``invoiced``). Needs the
     right to edit invoices as well; a refusal (409, the reason) creates nothing."""
