@@ -6,7 +6,7 @@ sending by e-mail (the envelope of W1).
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,8 +27,8 @@ from plugins.invoicing.einvoices import channels
 from plugins.invoicing.i18n import _
 from plugins.invoicing.invoices import (
     InvoiceError,
-    LineInput,
     add_line,
+    after_credit_confirmed,
     confirm,
     copy_invoice,
     credit_invoice,
@@ -38,6 +38,7 @@ from plugins.invoicing.invoices import (
     new_draft,
     recalculate,
     require_draft,
+    settings_of,
     vat_codes,
 )
 from plugins.invoicing.models import Invoice, InvoiceLine, Product
@@ -49,10 +50,16 @@ from plugins.invoicing.permissions import (
     INVOICE_VIEW,
     ORDER_TAKE,
 )
-from plugins.invoicing.sending import delivery_outcomes, email_invoice, render_pdf_of
+from plugins.invoicing.sending import (
+    delivery_outcomes,
+    email_invoice,
+    pdf_filename,
+    render_pdf_of,
+    valid_email,
+)
+from plugins.invoicing.views.line_form import MAX_LINES, parse_decimal, read_line
 
 CARD_PAGE_SIZE = 20
-MAX_LINES = 500
 
 STATUS_LABELS = {
     "draft": _("draft"), "confirmed": _("confirmed"), "sent": _("sent"),
@@ -81,19 +88,6 @@ def require_invoice(request: Request) -> Invoice:
 
 def _message(request: Request, error: InvoiceError) -> str:
     return request.localizer.translate(error.message)
-
-
-def _decimal(raw: str, *, places: int) -> Decimal:
-    """Parse a number typed with a comma or a point; raise ValueError when it is not one."""
-    text = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError(raw) from exc
-    if not value.is_finite() or value.as_tuple().exponent < -places \
-            or abs(value) >= Decimal(10) ** 10:
-        raise ValueError(raw)
-    return value
 
 
 @view_config(route_name="inv_invoices", renderer="plugins.invoicing:templates/invoices.pt",
@@ -216,15 +210,13 @@ def _read_header(request: Request, invoice: Invoice) -> tuple[dict[str, Any], di
         values["reference_number"] = None
     raw_discount = post.get("discount_percent", "").strip() or "0"
     try:
-        discount = _decimal(raw_discount, places=2)
+        discount = parse_decimal(raw_discount, places=2)
         if not 0 <= discount <= 100:
             raise ValueError(raw_discount)
         values["discount_percent"] = discount
     except ValueError:
         errors["discount_percent"] = t(_("Enter a discount of 0 to 100 %."))
     email = post.get("invoice_email", "").strip()
-    from plugins.invoicing.sending import valid_email
-
     if email and not valid_email(email):
         errors["invoice_email"] = t(_("Enter one valid e-mail address."))
     values["invoice_email"] = email or None
@@ -246,8 +238,6 @@ def save_header(request: Request) -> Any:
         request.response.status_int = 400
         return _invoice_page(request, invoice, form_error=_message(request, exc))
     values, errors = _read_header(request, invoice)
-    from plugins.invoicing.invoices import settings_of
-
     if values.get("discount_percent") and not settings_of(request.dbsession).invoice_discounts:
         errors["discount_percent"] = request.localizer.translate(
             _("Whole-invoice discounts are not used (see the invoicing settings)."))
@@ -268,51 +258,15 @@ def save_header(request: Request) -> Any:
 def add_invoice_line(request: Request) -> Any:
     """Add a line: a product (its price, unit and VAT) or free text with a price."""
     invoice = require_invoice(request)
-    post = request.POST
-    t = request.localizer.translate
-    errors: dict[str, str] = {}
-    product_id = post.get("product_id", "").strip()
-    product = None
-    if product_id:
-        product = request.dbsession.get(Product, int(product_id)) \
-            if product_id.isdigit() and len(product_id) < 10 else None
-        if product is None:
-            errors["product_id"] = t(_("Choose a product from the list."))
-    description = post.get("description", "").strip()[:300]
-    if product is None and not description and "product_id" not in errors:
-        errors["description"] = t(_("Choose a product or enter a description."))
-    parsed: dict[str, Decimal | None] = {}
-    for key, places, default in (("quantity", 3, "1"), ("unit_price", 4, None),
-                                 ("discount_percent", 2, "0")):
-        raw = post.get(key, "").strip() or default
-        if raw is None:
-            parsed[key] = None
-            continue
-        try:
-            parsed[key] = _decimal(raw, places=places)
-        except ValueError:
-            errors[key] = t(_("Enter a number."))
-    if parsed.get("quantity") is not None and parsed["quantity"] <= 0 and "quantity" not in errors:
-        errors["quantity"] = t(_("The quantity must be more than zero."))
-    if product is None and parsed.get("unit_price") is None and "unit_price" not in errors:
-        errors["unit_price"] = t(_("Enter the price."))
-    discount = parsed.get("discount_percent")
-    if discount is not None and not 0 <= discount <= 100:
-        errors["discount_percent"] = t(_("Enter a discount of 0 to 100 %."))
-    vat_code = post.get("vat_code", "").strip() or None
-    if vat_code is not None and vat_code not in vat_codes(request.dbsession):
-        errors["vat_code"] = t(_("Choose a VAT rate from the list."))
-    if len(invoice.lines) >= MAX_LINES:
-        errors["description"] = t(_("An invoice can have at most ${n} lines.",
-                                    mapping={"n": MAX_LINES}))
-    if errors:
+    line, errors = read_line(
+        request, line_count=len(invoice.lines), allow_negative_price=True,
+        too_many=_("An invoice can have at most ${n} lines.", mapping={"n": MAX_LINES}))
+    if line is None:
         request.response.status_int = 400
-        return _invoice_page(request, invoice, errors=errors, values=dict(post.items()))
+        return _invoice_page(request, invoice, errors=errors,
+                             values=dict(request.POST.items()))
     try:
-        add_line(request.dbsession, invoice, LineInput(
-            product_id=product.id if product else None, description=description or None,
-            quantity=parsed["quantity"] or Decimal(1), unit_price=parsed.get("unit_price"),
-            discount_percent=discount or Decimal(0), vat_code=vat_code))
+        add_line(request.dbsession, invoice, line)
     except InvoiceError as exc:
         request.response.status_int = 400
         return _invoice_page(request, invoice, form_error=_message(request, exc))
@@ -350,8 +304,6 @@ def confirm_invoice(request: Request) -> Any:
     try:
         used = confirm(request.dbsession, invoice, request.user, can_override=override)
         if invoice.kind == KIND_CREDIT:
-            from plugins.invoicing.invoices import after_credit_confirmed
-
             after_credit_confirmed(request.dbsession, invoice)
         savepoint.commit()
     except InvoiceError as exc:
@@ -388,8 +340,6 @@ def invoice_pdf(request: Request) -> Response:
     number)."""
     invoice = require_invoice(request)
     doc = invoice_document(request.dbsession, invoice)
-    from plugins.invoicing.sending import pdf_filename
-
     return Response(body=render_pdf_of(request.registry, doc), content_type="application/pdf",
                     content_disposition=f'inline; filename="{pdf_filename(doc)}"')
 
@@ -459,7 +409,7 @@ def credit_view(request: Request) -> Any:
             if not raw:
                 continue
             try:
-                quantities[line.id] = _decimal(raw, places=3)
+                quantities[line.id] = parse_decimal(raw, places=3)
             except ValueError:
                 errors[f"qty-{line.id}"] = request.localizer.translate(_("Enter a number."))
     if not errors:

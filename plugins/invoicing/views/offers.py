@@ -6,7 +6,6 @@ accepted offer becomes a draft invoice with one click.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,13 +20,13 @@ from plugins.crm_register.models import Client
 from plugins.crm_register.views.card import card_context
 from plugins.invoicing import offers as svc
 from plugins.invoicing.i18n import _
-from plugins.invoicing.invoices import InvoiceError, LineInput, vat_codes
+from plugins.invoicing.invoices import InvoiceError, vat_codes
 from plugins.invoicing.models import Offer, OfferLine, Product
 from plugins.invoicing.permissions import INVOICE_EDIT, INVOICE_VIEW, OFFER_EDIT
-from plugins.invoicing.views.invoices import _decimal, local_today
+from plugins.invoicing.views.invoices import local_today
+from plugins.invoicing.views.line_form import MAX_LINES, read_line
 
 CARD_PAGE_SIZE = 20
-MAX_LINES = 500
 MAX_VALID_DAYS = 366
 """How far past its date an offer may be valid."""
 TAB = "inv.offers"
@@ -147,57 +146,6 @@ def save_offer(request: Request) -> Any:
     return HTTPSeeOther(_offer_url(request, offer))
 
 
-def _read_line(request: Request, offer: Offer) -> tuple[LineInput | None, dict[str, str]]:
-    """The line of the form, or None and the errors per field."""
-    post = request.POST
-    t = request.localizer.translate
-    errors: dict[str, str] = {}
-    product_id = post.get("product_id", "").strip()
-    product = None
-    if product_id:
-        product = request.dbsession.scalar(
-            sa.select(Product).where(Product.id == int(product_id))) \
-            if product_id.isdigit() and len(product_id) < 10 else None
-        if product is None:
-            errors["product_id"] = t(_("Choose a product from the list."))
-    description = post.get("description", "").strip()[:300]
-    if product is None and not description and "product_id" not in errors:
-        errors["description"] = t(_("Choose a product or enter a description."))
-    parsed: dict[str, Decimal | None] = {}
-    for key, places, default in (("quantity", 3, "1"), ("unit_price", 4, None),
-                                 ("discount_percent", 2, "0")):
-        raw = post.get(key, "").strip() or default
-        if raw is None:
-            parsed[key] = None
-            continue
-        try:
-            parsed[key] = _decimal(raw, places=places)
-        except ValueError:
-            errors[key] = t(_("Enter a number."))
-    quantity = parsed.get("quantity")
-    if quantity is not None and quantity <= 0:
-        errors["quantity"] = t(_("The quantity must be more than zero."))
-    price = parsed.get("unit_price")
-    if product is None and price is None and "unit_price" not in errors:
-        errors["unit_price"] = t(_("Enter the price."))
-    if price is not None and price < 0:
-        errors["unit_price"] = t(_("The price cannot be negative."))
-    discount = parsed.get("discount_percent")
-    if discount is not None and not 0 <= discount <= 100:
-        errors["discount_percent"] = t(_("Enter a discount of 0 to 100 %."))
-    vat_code = post.get("vat_code", "").strip() or None
-    if vat_code is not None and vat_code not in vat_codes(request.dbsession):
-        errors["vat_code"] = t(_("Choose a VAT rate from the list."))
-    if len(offer.lines) >= MAX_LINES:
-        errors["description"] = t(_("An offer can have at most ${n} lines.",
-                                    mapping={"n": MAX_LINES}))
-    if errors or quantity is None:
-        return None, errors
-    return LineInput(product_id=product.id if product else None,
-                     description=description or None, quantity=quantity, unit_price=price,
-                     discount_percent=discount or Decimal(0), vat_code=vat_code), errors
-
-
 @view_config(route_name="inv_offer_lines", request_method="POST", renderer=TEMPLATE,
              permission=OFFER_EDIT)
 def add_offer_line(request: Request) -> Any:
@@ -209,7 +157,9 @@ def add_offer_line(request: Request) -> Any:
     except InvoiceError as exc:
         request.response.status_int = 400
         return _offer_page(request, offer, form_error=_message(request, exc))
-    line, errors = _read_line(request, offer)
+    line, errors = read_line(
+        request, line_count=len(offer.lines), allow_negative_price=False,
+        too_many=_("An offer can have at most ${n} lines.", mapping={"n": MAX_LINES}))
     if line is None:
         request.response.status_int = 400
         return _offer_page(request, offer, errors=errors, values=dict(request.POST.items()))
