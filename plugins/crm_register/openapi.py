@@ -8,107 +8,73 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.openapi_schema import BOOLEAN, INTEGER, STRING, nullable, obj, page_of, ref
 from plugins.crm_register.models import ACTIVITY_STATUSES, ADDRESS_KINDS, CLIENT_KINDS
 
-REF = "#/components/schemas/"
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": REF + name}
-
-
-def _null(kind: str, **extra: Any) -> dict[str, Any]:
-    """A value of JSON type ``kind`` or null."""
-    return {"type": [kind, "null"], **extra}
-
-
-STRING = {"type": "string"}
-INTEGER = {"type": "integer"}
-BOOLEAN = {"type": "boolean"}
 DECIMAL_IN = {"type": ["string", "number", "null"],
               "description": "A decimal number; a string keeps every digit"}
-DATE = _null("string", format="date")
-DATETIME = _null("string", format="date-time")
-
-
-def _object(properties: dict[str, Any], required: list[str] | None = None,
-            description: str | None = None, closed: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    if description:
-        schema["description"] = description
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
-
-
-def _list_of(item: str) -> dict[str, Any]:
-    return _object({
-        "items": {"type": "array", "items": _ref(item)},
-        "page": INTEGER, "per_page": INTEGER,
-        "total": {"type": "integer", "description": "Rows matching the filters"},
-        "pages": INTEGER,
-    }, ["items", "page", "per_page", "total", "pages"])
+DATE = nullable("string", format="date")
+DATETIME = nullable("string", format="date-time")
 
 
 CLIENT_WRITABLE: dict[str, Any] = {
     "kind": {"type": "string", "enum": list(CLIENT_KINDS), "default": "company"},
     "name": {"type": "string", "maxLength": 200},
-    "registry_code": _null("string", description="Registry code of a company (8 digits, "
+    "registry_code": nullable("string", description="Registry code of a company (8 digits, "
                                                  "check digit verified) or personal code of "
                                                  "a private person"),
-    "vat_number": _null("string", description="EU VAT number, e.g. EE100207415"),
-    "iban": _null("string", description="IBAN, checksum verified; stored without spaces"),
-    "phone": _null("string"), "mobile": _null("string"), "fax": _null("string"),
-    "email": _null("string", format="email"), "invoice_email": _null("string", format="email"),
-    "website": _null("string"), "registered_on": DATE,
-    "client_type_id": _null("integer"),
-    "salesperson_id": _null("integer", description="An active user of the tenant"),
+    "vat_number": nullable("string", description="EU VAT number, e.g. EE100207415"),
+    "iban": nullable("string", description="IBAN, checksum verified; stored without spaces"),
+    "phone": nullable("string"), "mobile": nullable("string"), "fax": nullable("string"),
+    "email": nullable("string", format="email"),
+    "invoice_email": nullable("string", format="email"),
+    "website": nullable("string"), "registered_on": DATE,
+    "client_type_id": nullable("integer"),
+    "salesperson_id": nullable("integer", description="An active user of the tenant"),
     "language": {"type": "string", "enum": ["et", "en"]},
-    "notes": _null("string"),
+    "notes": nullable("string"),
     "email_consent": BOOLEAN, "active": BOOLEAN,
     "sales_blocked": {"type": "boolean", "description": "Needs the credit permission"},
     "credit_limit": {**DECIMAL_IN, "description": "EUR; needs the credit permission"},
-    "payment_term_days": _null("integer", minimum=0, maximum=365,
+    "payment_term_days": nullable("integer", minimum=0, maximum=365,
                                description="Needs the credit permission"),
     "groups": {"type": "array", "items": INTEGER,
                "description": "Ids of the client groups (replaces the groups)"},
 }
 CLIENT_OUT: dict[str, Any] = {
     **{k: v for k, v in CLIENT_WRITABLE.items() if k not in ("groups", "credit_limit")},
-    "id": INTEGER, "number": INTEGER, "bic": _null("string"),
-    "client_type": _null("string"), "salesperson": _null("string"),
-    "credit_limit": _null("string", description="Decimal as a string"),
-    "groups": {"type": "array", "items": _object({"id": INTEGER, "name": STRING})},
+    "id": INTEGER, "number": INTEGER, "bic": nullable("string"),
+    "client_type": nullable("string"), "salesperson": nullable("string"),
+    "credit_limit": nullable("string", description="Decimal as a string"),
+    "groups": {"type": "array", "items": obj({"id": INTEGER, "name": STRING})},
     "created_at": DATETIME, "url": {"type": "string", "description": "The client card"},
 }
-ADDRESS = _object({
+ADDRESS = obj({
     "id": INTEGER, "kind": {"type": "string", "enum": list(ADDRESS_KINDS)},
-    "recipient": _null("string"), "street": STRING, "city": _null("string"),
-    "county": _null("string"), "postal_code": _null("string"), "country": STRING,
+    "recipient": nullable("string"), "street": STRING, "city": nullable("string"),
+    "county": nullable("string"), "postal_code": nullable("string"), "country": STRING,
 })
-CLIENT_CONTACT = _object({
+CLIENT_CONTACT = obj({
     "link_id": INTEGER, "person_id": INTEGER, "name": STRING, "role": STRING,
-    "is_primary": BOOLEAN, "receives_invoices": BOOLEAN, "email": _null("string"),
-    "phone": _null("string"), "mobile": _null("string"),
+    "is_primary": BOOLEAN, "receives_invoices": BOOLEAN, "email": nullable("string"),
+    "phone": nullable("string"), "mobile": nullable("string"),
 })
 
 PERSON_WRITABLE: dict[str, Any] = {
-    "first_name": _null("string", maxLength=100),
+    "first_name": nullable("string", maxLength=100),
     "last_name": {"type": "string", "maxLength": 100},
-    "title": _null("string", description="Job title"),
-    "phone": _null("string"), "mobile": _null("string"),
-    "email": _null("string", format="email"), "birthday": DATE,
-    "email_consent": BOOLEAN, "notes": _null("string"),
+    "title": nullable("string", description="Job title"),
+    "phone": nullable("string"), "mobile": nullable("string"),
+    "email": nullable("string", format="email"), "birthday": DATE,
+    "email_consent": BOOLEAN, "notes": nullable("string"),
 }
 LINK_WRITABLE: dict[str, Any] = {
-    "role": _null("string", description="Role at the client, e.g. board member"),
+    "role": nullable("string", description="Role at the client, e.g. board member"),
     "is_primary": BOOLEAN, "receives_invoices": BOOLEAN,
 }
 CONTACT_OUT = {
     **PERSON_WRITABLE, "id": INTEGER, "name": STRING,
-    "links": {"type": "array", "items": _object({
+    "links": {"type": "array", "items": obj({
         "link_id": INTEGER, "client_id": INTEGER, "client_name": STRING, "role": STRING,
         "is_primary": BOOLEAN, "receives_invoices": BOOLEAN})},
     "url": STRING,
@@ -117,87 +83,87 @@ CONTACT_OUT = {
 ACTIVITY_WRITABLE: dict[str, Any] = {
     "name": {"type": "string", "maxLength": 200},
     "type_id": {"type": ["integer", "string"], "description": "Id of an activity type"},
-    "person_id": _null("integer", description="A contact person of the client"),
+    "person_id": nullable("integer", description="A contact person of the client"),
     "status": {"type": "string", "enum": list(ACTIVITY_STATUSES), "default": "planned"},
     "starts_at": {"type": "string", "description": "ISO 8601 date and time; without an "
                                                    "offset it is the tenant's local time"},
-    "estimated_minutes": _null("integer", minimum=0),
-    "actual_minutes": _null("integer", minimum=0),
+    "estimated_minutes": nullable("integer", minimum=0),
+    "actual_minutes": nullable("integer", minimum=0),
     "kilometres": {**DECIMAL_IN, "description": "Required when the type uses a car"},
-    "project_id": _null("integer", description="A sales project of the client"),
-    "description": _null("string"),
-    "follow_up_of_id": _null("integer", description="An earlier activity of the same client"),
+    "project_id": nullable("integer", description="A sales project of the client"),
+    "description": nullable("string"),
+    "follow_up_of_id": nullable("integer", description="An earlier activity of the same client"),
     "items": {"type": "array", "description": "Resources and services (replaces them)",
-              "items": _object({"item_id": INTEGER,
+              "items": obj({"item_id": INTEGER,
                                 "quantity": {"type": ["string", "number"]}},
                                ["item_id", "quantity"])},
 }
 ACTIVITY_OUT: dict[str, Any] = {
     **{k: v for k, v in ACTIVITY_WRITABLE.items() if k not in ("items", "kilometres",
                                                                  "type_id", "starts_at")},
-    "id": INTEGER, "number": INTEGER, "client_id": _null("integer"),
-    "client_name": _null("string"), "person_name": _null("string"), "type_id": INTEGER,
+    "id": INTEGER, "number": INTEGER, "client_id": nullable("integer"),
+    "client_name": nullable("string"), "person_name": nullable("string"), "type_id": INTEGER,
     "type": {"type": "string", "description": "Code of the activity type"},
-    "type_name": STRING, "performer_id": _null("integer"), "performer_name": _null("string"),
+    "type_name": STRING, "performer_id": nullable("integer"), "performer_name": nullable("string"),
     "starts_at": {"type": "string", "format": "date-time"}, "ends_at": DATETIME,
-    "kilometres": _null("string"),
-    "items": {"type": "array", "items": _object({
+    "kilometres": nullable("string"),
+    "items": {"type": "array", "items": obj({
         "item_id": INTEGER, "name": STRING, "kind": STRING, "unit": STRING,
         "quantity": STRING})},
     "created_at": DATETIME, "url": STRING,
 }
 
 SCHEMAS: dict[str, Any] = {
-    "CrmError": _object({
+    "CrmError": obj({
         "error": {"type": "string", "description": "What went wrong, in the user's language"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "Messages by field name"},
         "existing_id": {"type": "integer", "description": "409: the clashing row"},
-        "duplicates": {"type": "array", "items": _object({
+        "duplicates": {"type": "array", "items": obj({
             "id": INTEGER, "name": STRING, "field": STRING})},
-        "similar": {"type": "array", "items": _object({"id": INTEGER, "name": STRING})},
+        "similar": {"type": "array", "items": obj({"id": INTEGER, "name": STRING})},
         "detail": {"type": "string", "description": "401/403 of the core: what to do"},
     }, ["error"], description="The register's own errors always have fields (maybe empty)"),
-    "CrmClient": _object(CLIENT_OUT, ["id", "number", "kind", "name"]),
-    "CrmClientDetail": {"allOf": [_ref("CrmClient"), _object({
+    "CrmClient": obj(CLIENT_OUT, ["id", "number", "kind", "name"]),
+    "CrmClientDetail": {"allOf": [ref("CrmClient"), obj({
         "addresses": {"type": "array", "items": ADDRESS},
         "contacts": {"type": "array", "items": CLIENT_CONTACT}})]},
-    "CrmClientInput": _object(CLIENT_WRITABLE, closed=True,
+    "CrmClientInput": obj(CLIENT_WRITABLE, closed=True,
                               description="Only the fields sent change"),
-    "CrmClientCreate": _object({
+    "CrmClientCreate": obj({
         **CLIENT_WRITABLE,
         "confirm_similar": {"type": "boolean", "description": "Add the client even when a "
                                                               "client with a similar name "
                                                               "exists"}},
         ["name"], closed=True),
-    "CrmClientList": _list_of("CrmClient"),
-    "CrmContact": _object(CONTACT_OUT, ["id", "last_name", "name", "links"]),
-    "CrmContactInput": _object(PERSON_WRITABLE, closed=True,
+    "CrmClientList": page_of("CrmClient"),
+    "CrmContact": obj(CONTACT_OUT, ["id", "last_name", "name", "links"]),
+    "CrmContactInput": obj(PERSON_WRITABLE, closed=True,
                                description="Only the fields sent change"),
     "CrmContactCreate": {
         "description": "A new person (last_name required) or an existing one (person_id), "
                        "linked to the client with a role",
         "oneOf": [
-            _object({"client_id": INTEGER, **PERSON_WRITABLE, **LINK_WRITABLE},
+            obj({"client_id": INTEGER, **PERSON_WRITABLE, **LINK_WRITABLE},
                     ["client_id", "last_name"], closed=True),
-            _object({"client_id": INTEGER, "person_id": INTEGER, **LINK_WRITABLE},
+            obj({"client_id": INTEGER, "person_id": INTEGER, **LINK_WRITABLE},
                     ["client_id", "person_id"], closed=True),
         ],
     },
-    "CrmContactList": _list_of("CrmContact"),
-    "CrmActivity": _object(ACTIVITY_OUT, ["id", "number", "name", "type_id", "status",
+    "CrmContactList": page_of("CrmContact"),
+    "CrmActivity": obj(ACTIVITY_OUT, ["id", "number", "name", "type_id", "status",
                                           "starts_at"]),
-    "CrmActivityInput": _object(ACTIVITY_WRITABLE, closed=True,
+    "CrmActivityInput": obj(ACTIVITY_WRITABLE, closed=True,
                                 description="Only the fields sent change"),
-    "CrmActivityCreate": _object(
-        {"client_id": _null("integer", description="Null for an internal task"),
+    "CrmActivityCreate": obj(
+        {"client_id": nullable("integer", description="Null for an internal task"),
          **ACTIVITY_WRITABLE}, ["name", "type_id", "starts_at"], closed=True),
-    "CrmActivityList": _list_of("CrmActivity"),
+    "CrmActivityList": page_of("CrmActivity"),
 }
 
 
 def _json_content(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": _ref(schema)}}
+    return {"application/json": {"schema": ref(schema)}}
 
 
 def _errors(*codes: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.openapi_schema import BOOLEAN, INTEGER, STRING, nullable, obj, page_of, ref
 from plugins.invoicing.invoices import UNIT_LABELS
 from plugins.invoicing.views.api import (
     INVOICE_KINDS,
@@ -23,25 +24,12 @@ from plugins.invoicing.views.api import (
     OFFER_STATUSES,
 )
 
-REF = "#/components/schemas/"
 TAG = "invoicing"
 
 
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": REF + name}
-
-
-def _null(kind: str, **extra: Any) -> dict[str, Any]:
-    """A value of JSON type ``kind`` or null."""
-    return {"type": [kind, "null"], **extra}
-
-
-STRING = {"type": "string"}
-INTEGER = {"type": "integer"}
-BOOLEAN = {"type": "boolean"}
 ID = {"type": "integer", "minimum": 1}
 DATE = {"type": "string", "format": "date"}
-DATETIME = _null("string", format="date-time")
+DATETIME = nullable("string", format="date-time")
 AMOUNT = {"type": "string", "pattern": r"^-?\d+\.\d{2}$",
           "description": "Money in EUR with two decimals, e.g. \"12.50\""}
 UNIT_PRICE = {"type": "string", "pattern": r"^-?\d+\.\d{2,4}$",
@@ -53,57 +41,36 @@ UNIT_CODE = {"type": "string", "enum": list(UNIT_LABELS),
              "description": "UN/ECE Recommendation 20 unit code"}
 
 
-def _object(properties: dict[str, Any], required: list[str] | None = None,
-            description: str | None = None, closed: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    if description:
-        schema["description"] = description
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
-
-
-def _list_of(item: str) -> dict[str, Any]:
-    return _object({
-        "items": {"type": "array", "items": _ref(item)},
-        "page": INTEGER, "per_page": INTEGER,
-        "total": {"type": "integer", "description": "Rows matching the filters"},
-        "pages": INTEGER,
-    }, ["items", "page", "per_page", "total", "pages"])
-
-
 PRODUCT_WRITABLE: dict[str, Any] = {
     "code": {"type": "string", "maxLength": 40, "description": "Unique in the tenant"},
     "name": {"type": "string", "maxLength": 200},
-    "name_en": _null("string", maxLength=200,
+    "name_en": nullable("string", maxLength=200,
                      description="Used on invoices in English; the name when empty"),
-    "group_id": _null("integer", description="A product group"),
+    "group_id": nullable("integer", description="A product group"),
     "kind": {"type": "string", "enum": ["goods", "service"], "default": "goods"},
     "unit_code": {**UNIT_CODE, "default": "H87"},
     "price": {**DECIMAL_IN, "description": "Net price in EUR: 0 or more, at most 4 decimals"},
     "vat_code": {"type": "string", "default": "standard",
                  "description": "Code of one of the tenant's VAT rates"},
-    "service_minutes": _null("integer", minimum=1, maximum=7 * 24 * 60,
+    "service_minutes": nullable("integer", minimum=1, maximum=7 * 24 * 60,
                              description="For services: how much time an order books"),
     "active": {"type": "boolean", "default": True, "description": "Can be sold"},
 }
 PRODUCT_OUT: dict[str, Any] = {
     **{k: v for k, v in PRODUCT_WRITABLE.items() if k not in ("price", "unit_code")},
-    "id": INTEGER, "group": _null("string", description="Name of the product group"),
+    "id": INTEGER, "group": nullable("string", description="Name of the product group"),
     "unit_code": UNIT_CODE, "unit": {"type": "string", "description": "Short unit label"},
     "price": UNIT_PRICE,
-    "vat_percent": _null("string", description="The rate of the VAT code valid today"),
-    "price_with_vat": _null("string", description="The price with today's VAT, two "
+    "vat_percent": nullable("string", description="The rate of the VAT code valid today"),
+    "price_with_vat": nullable("string", description="The price with today's VAT, two "
                                                   "decimals; null without a valid rate"),
     "url": {"type": "string", "description": "The product's page"},
 }
 
-LINE_IN = _object({
-    "product_id": _null("integer", description="An active product: its name, unit, price "
+LINE_IN = obj({
+    "product_id": nullable("integer", description="An active product: its name, unit, price "
                                                "and VAT code are the defaults"),
-    "description": _null("string", maxLength=300,
+    "description": nullable("string", maxLength=300,
                          description="Required without a product"),
     "quantity": {**DECIMAL_IN, "description": "More than 0, at most 3 decimals; 1 when "
                                               "not given"},
@@ -111,12 +78,12 @@ LINE_IN = _object({
                                                 "without a product"},
     "discount_percent": {**DECIMAL_IN, "description": "0-100; the client's product-group "
                                                       "discount replaces it"},
-    "vat_code": _null("string", description="One of the tenant's VAT codes"),
+    "vat_code": nullable("string", description="One of the tenant's VAT codes"),
     "unit_code": {"anyOf": [UNIT_CODE, {"type": "null"}]},
 }, description="A product, or a description with a unit price", closed=True)
-LINE_OUT = _object({
-    "id": INTEGER, "position": INTEGER, "product_id": _null("integer"),
-    "product_code": _null("string"), "description": STRING,
+LINE_OUT = obj({
+    "id": INTEGER, "position": INTEGER, "product_id": nullable("integer"),
+    "product_code": nullable("string"), "description": STRING,
     "quantity": {"type": "string", "description": "Three decimals"},
     "unit_code": STRING, "unit_price": UNIT_PRICE, "discount_percent": PERCENT,
     "group_discount": {"type": "boolean",
@@ -128,22 +95,22 @@ INVOICE_OUT: dict[str, Any] = {
     "id": INTEGER, "kind": {"type": "string", "enum": list(INVOICE_KINDS)},
     "status": {"type": "string", "enum": list(INVOICE_STATUSES),
                "description": "overdue: confirmed, sent or partly paid and past the due date"},
-    "number": _null("string", description="Given on confirmation"),
+    "number": nullable("string", description="Given on confirmation"),
     "client_id": INTEGER, "client_name": STRING,
     "language": {"type": "string", "enum": ["et", "en"]},
     "currency": STRING, "issue_date": DATE, "due_date": DATE,
-    "delivery_date": _null("string", format="date"), "payment_term_days": INTEGER,
-    "reference_number": _null("string", description="Estonian (7-3-1) or RF reference; "
+    "delivery_date": nullable("string", format="date"), "payment_term_days": INTEGER,
+    "reference_number": nullable("string", description="Estonian (7-3-1) or RF reference; "
                                                     "given on confirmation"),
-    "buyer_reference": _null("string"), "invoice_email": _null("string"),
+    "buyer_reference": nullable("string"), "invoice_email": nullable("string"),
     "discount_percent": PERCENT, "total_net": AMOUNT, "total_vat": AMOUNT, "total": AMOUNT,
     "paid_amount": AMOUNT, "open_amount": {**AMOUNT, "description": "total - paid_amount"},
-    "credited_invoice_id": _null("integer"),
-    "override_reason": _null("string", description="The sales block or credit limit the "
+    "credited_invoice_id": nullable("integer"),
+    "override_reason": nullable("string", description="The sales block or credit limit the "
                                                    "invoice was confirmed past"),
     "confirmed_at": DATETIME, "sent_at": DATETIME, "created_at": DATETIME,
     "url": {"type": "string", "description": "The invoice's page"},
-    "pdf_url": STRING, "ubl_url": _null("string", description="Null for a draft"),
+    "pdf_url": STRING, "ubl_url": nullable("string", description="Null for a draft"),
 }
 OFFER_OUT: dict[str, Any] = {
     "id": INTEGER,
@@ -154,68 +121,68 @@ OFFER_OUT: dict[str, Any] = {
                "description": "expired: a draft or sent offer past valid_until"},
     "client_id": INTEGER, "client_name": STRING, "issue_date": DATE, "valid_until": DATE,
     "discount_percent": PERCENT, "total_net": AMOUNT, "total_vat": AMOUNT, "total": AMOUNT,
-    "invoice_id": _null("integer", description="The invoice made of the offer"),
+    "invoice_id": nullable("integer", description="The invoice made of the offer"),
     "created_at": DATETIME, "url": {"type": "string", "description": "The offer's page"},
 }
 INVOICE_REQUIRED = ["id", "kind", "status", "client_id", "issue_date", "due_date", "total_net",
                     "total_vat", "total", "paid_amount"]
 
 SCHEMAS: dict[str, Any] = {
-    "InvError": _object({
+    "InvError": obj({
         "error": {"type": "string", "description": "What went wrong, in the user's language"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "Messages by field name; a line's as lines[i].field"},
         "line": {"type": "integer", "description": "422: index of the first bad line"},
-        "existing_id": _null("integer", description="409: the product with the code"),
+        "existing_id": nullable("integer", description="409: the product with the code"),
         "detail": {"type": "string", "description": "401/403/404 of the core: what to do"},
     }, ["error"], description="Invoicing's own errors always have fields (maybe empty)"),
-    "InvProduct": _object(PRODUCT_OUT, ["id", "code", "name", "kind", "unit_code", "price",
+    "InvProduct": obj(PRODUCT_OUT, ["id", "code", "name", "kind", "unit_code", "price",
                                         "vat_code", "active"]),
-    "InvProductList": _list_of("InvProduct"),
-    "InvProductInput": _object(PRODUCT_WRITABLE, closed=True,
+    "InvProductList": page_of("InvProduct"),
+    "InvProductInput": obj(PRODUCT_WRITABLE, closed=True,
                                description="Only the fields sent change"),
-    "InvProductCreate": _object(PRODUCT_WRITABLE, ["code", "name", "price"], closed=True),
-    "InvInvoice": _object(INVOICE_OUT, INVOICE_REQUIRED),
-    "InvInvoiceDetail": {"allOf": [_ref("InvInvoice"), _object({
-        "notes": _null("string"),
+    "InvProductCreate": obj(PRODUCT_WRITABLE, ["code", "name", "price"], closed=True),
+    "InvInvoice": obj(INVOICE_OUT, INVOICE_REQUIRED),
+    "InvInvoiceDetail": {"allOf": [ref("InvInvoice"), obj({
+        "notes": nullable("string"),
         "lines": {"type": "array", "items": LINE_OUT},
         "vat": {"type": "array", "description": "VAT breakdown by category and rate",
-                "items": _object({"category": STRING, "percent": PERCENT,
+                "items": obj({"category": STRING, "percent": PERCENT,
                                   "taxable_amount": AMOUNT, "tax_amount": AMOUNT})},
     }, ["lines", "vat"])]},
-    "InvInvoiceList": _list_of("InvInvoice"),
-    "InvInvoiceCreate": _object({
+    "InvInvoiceList": page_of("InvInvoice"),
+    "InvInvoiceCreate": obj({
         "client_id": {**ID, "description": "A client visible to the user"},
         "issue_date": {**DATE, "description": "Today (the tenant's time zone) when not given"},
         "kind": {"type": "string", "enum": list(NEW_INVOICE_KINDS), "default": "invoice"},
         "lines": {"type": "array", "items": LINE_IN, "maxItems": MAX_LINES},
     }, ["client_id"], closed=True),
-    "InvOffer": _object(OFFER_OUT, ["id", "number", "status", "client_id", "issue_date",
+    "InvOffer": obj(OFFER_OUT, ["id", "number", "status", "client_id", "issue_date",
                                     "valid_until", "total_net", "total_vat", "total"]),
-    "InvOfferDetail": {"allOf": [_ref("InvOffer"), _object({
-        "notes": _null("string"),
+    "InvOfferDetail": {"allOf": [ref("InvOffer"), obj({
+        "notes": nullable("string"),
         "lines": {"type": "array", "items": LINE_OUT},
         "vat": {"type": "array", "description": "VAT breakdown by category and rate",
-                "items": _object({"category": STRING, "percent": PERCENT,
+                "items": obj({"category": STRING, "percent": PERCENT,
                                   "taxable_amount": AMOUNT, "tax_amount": AMOUNT})},
     }, ["lines", "vat"])]},
-    "InvOfferList": _list_of("InvOffer"),
-    "InvOfferCreate": _object({
+    "InvOfferList": page_of("InvOffer"),
+    "InvOfferCreate": obj({
         "client_id": {**ID, "description": "A client visible to the user"},
         "issue_date": {**DATE, "description": "Today (the tenant's time zone) when not given"},
         "valid_until": {**DATE, "description": f"From the issue date up to {MAX_VALID_DAYS} "
                                                "days on; the tenant's offer validity when "
                                                "not given"},
-        "notes": _null("string", maxLength=MAX_NOTES),
+        "notes": nullable("string", maxLength=MAX_NOTES),
         "lines": {"type": "array", "items": LINE_IN, "maxItems": MAX_LINES,
                   "description": "Offer lines cannot have a negative price"},
     }, ["client_id"], closed=True),
-    "InvOfferStatus": _object({
+    "InvOfferStatus": obj({
         "status": {"type": "string", "enum": list(OFFER_ACTIONS),
                    "description": "sent: a draft with lines; accepted or rejected: a sent "
                                   "offer (an expired one cannot be accepted)"},
     }, ["status"], closed=True),
-    "InvConfirm": _object({
+    "InvConfirm": obj({
         "override": {"type": "boolean", "default": False,
                      "description": "Confirm past a sales block or the credit limit (needs "
                                     "the override permission)"},
@@ -224,7 +191,7 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _json_content(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": _ref(schema)}}
+    return {"application/json": {"schema": ref(schema)}}
 
 
 ERROR_TEXTS = {
