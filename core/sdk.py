@@ -32,12 +32,14 @@ from core.db import Base, TenantScoped, utcnow
 from core.forms import Field, Form, Invalid
 from core.hookspecs import hookimpl
 from core.hookspecs.types import (
+    CardFact,
     CardTab,
     EInvoiceChannel,
     JobHandler,
     MenuItem,
     OrderStep,
     Permission,
+    StatementParser,
     Widget,
 )
 from core.models import Audited
@@ -47,6 +49,7 @@ __all__ = [
     "NO_PERMISSION_REQUIRED",
     "Audited",
     "Base",
+    "CardFact",
     "CardTab",
     "EInvoiceChannel",
     "Field",
@@ -56,6 +59,7 @@ __all__ = [
     "MenuItem",
     "OrderStep",
     "Permission",
+    "StatementParser",
     "TenantScoped",
     "Widget",
     "flash",

@@ -295,7 +295,8 @@ def test_sdk_exports_the_plugin_api() -> None:
         "utcnow": db.utcnow, "Audited": models.Audited, "Field": forms.Field,
         "Form": forms.Form, "flash": web.flash, "NO_PERMISSION_REQUIRED": NO_PERMISSION_REQUIRED,
         "CardTab": types.CardTab, "Invalid": forms.Invalid, "OrderStep": types.OrderStep,
-        "EInvoiceChannel": types.EInvoiceChannel,
+        "EInvoiceChannel": types.EInvoiceChannel, "CardFact": types.CardFact,
+        "StatementParser": types.StatementParser,
     }
     for attr, value in expected.items():
         assert getattr(core.sdk, attr) is value, attr

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pluggy
 
-from core.hookspecs import api, crm, invoicing, jobs, lifecycle, security, web
+from core.hookspecs import api, bank, crm, invoicing, jobs, lifecycle, security, web
 from core.hookspecs._marker import PROJECT, hookspec
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-SPEC_MODULES = (web, security, lifecycle, jobs, api, crm, invoicing)
+SPEC_MODULES = (web, security, lifecycle, jobs, api, crm, invoicing, bank)
 
 __all__ = ["PROJECT", "SPEC_MODULES", "add_all", "hookimpl", "hookspec"]
 

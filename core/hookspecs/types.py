@@ -118,3 +118,36 @@ class EInvoiceChannel:
     name: str
     label: Any
     send: Callable[..., str]
+
+
+@dataclass(frozen=True)
+class StatementParser:
+    """Reads one bank statement format (camt.053, MT940, a bank's CSV export...).
+
+    ``detect(data, filename)`` says quickly, from the first bytes and the name, whether the
+    file is in this format; ``parse(data, filename)`` returns the statements in it (the
+    bank_import plugin's ``plugins.bank_import.statements.ParsedStatement``) or raises its
+    ``StatementError`` with a message for the user.
+    """
+
+    name: str
+    label: Any
+    detect: Callable[[bytes, str], bool]
+    parse: Callable[[bytes, str], list[Any]]
+
+
+@dataclass(frozen=True)
+class CardFact:
+    """A fact shown in the client card's header (C1), e.g. the client's balance.
+
+    ``value(request, client)`` returns the text to show, or ``None`` to leave the fact
+    out; ``kind`` is ``""``, ``"good"`` or ``"danger"`` for the colour. Shown only with
+    ``permission``; lower ``order`` comes first.
+    """
+
+    name: str
+    label: Any
+    value: Callable[[Request, Any], str | None]
+    permission: str | None
+    order: int = 100
+    kind: Callable[[Request, Any], str] | None = None
