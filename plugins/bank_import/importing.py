@@ -101,7 +101,7 @@ def _accounts(dbsession: Session, statements: Sequence[ParsedStatement]) -> list
     accounts = []
     for statement in statements:
         iban = compact_account(statement.account_iban) or ""
-        account = find_account(dbsession, iban, statement.currency)
+        account = find_account(dbsession, iban, statement.currency, lock=True)
         if account is None:
             raise StatementError(_(
                 "The statement is for account ${iban} in ${currency}, which is not a bank "

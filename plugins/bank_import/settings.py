@@ -34,7 +34,11 @@ def settings_of(dbsession: Session) -> BankSettings:
     return settings
 
 
-def find_account(dbsession: Session, iban: str, currency: str) -> BankAccount | None:
-    """The tenant's active account with ``iban`` in ``currency``, if there is one."""
-    return dbsession.scalar(sa.select(BankAccount).where(
-        BankAccount.iban == iban, BankAccount.currency == currency, BankAccount.active))
+def find_account(dbsession: Session, iban: str, currency: str, *,
+                 lock: bool = False) -> BankAccount | None:
+    """The tenant's active account with ``iban`` in ``currency``, if there is one; with
+    ``lock`` its row is locked to the end of the transaction, so two imports into one
+    account run one after the other (the second sees the first one's entries)."""
+    stmt = sa.select(BankAccount).where(
+        BankAccount.iban == iban, BankAccount.currency == currency, BankAccount.active)
+    return dbsession.scalar(stmt.with_for_update() if lock else stmt)

@@ -69,15 +69,15 @@ def test_upload_matches_and_a_second_upload_adds_nothing(
 
     page = upload(b, "statement.xml", data).follow()
 
-    assert "3 new entries of 3 imported (0 were imported before); 1 payments matched " \
-           "automatically, 1 wait for you." in page.text
+    assert "Entries in the file: 3; new: 3; imported before: 0. Matched automatically: 1; " \
+           "waiting for you: 1." in page.text
     row = page.html.find(id=f"entry-{_id_of(dbsession, tenant, 'B-1')}")
     assert invoice.number in row.text
     assert f"= invoice {invoice.number}" in row.text
     assert invoice_of(dbsession, tenant, invoice.id) == ("paid", Decimal("240.00"))
 
     again = upload(b, "statement.xml", data).follow()
-    assert "0 new entries of 3 imported (3 were imported before)" in again.text
+    assert "Entries in the file: 3; new: 0; imported before: 3." in again.text
     assert counts(dbsession, tenant) == (2, 3)
     assert invoice_of(dbsession, tenant, invoice.id) == ("paid", Decimal("240.00"))
 
@@ -284,7 +284,7 @@ def test_matching_again_after_the_invoice_is_issued(browser, tenant, accountant,
     page = b.post("/bank/payments/rematch", {"csrf_token": b.csrf_token},
                       status=303).follow()
 
-    assert "1 of 1 waiting payments matched automatically." in page.text
+    assert "Waiting payments: 1; matched automatically now: 1." in page.text
     assert invoice_of(dbsession, tenant, invoice.id)[0] == "paid"
 
 

@@ -55,7 +55,7 @@ def test_a_company_parser_reads_its_bank_format_before_the_built_in_ones(
             f"\n2026-11-20;12.50;Formaat OÜ;arve {invoice.number}\n".encode()
         page = b.post("/bank/import", {"csrf_token": b.csrf_token},
                       upload_files=[("file", "acme.txt", data)], status=303).follow()
-        assert "1 new entries of 1 imported" in page.text
+        assert "Entries in the file: 1; new: 1;" in page.text
         broken = b.post("/bank/import", {"csrf_token": b.csrf_token},
                         upload_files=[("file", "acme.txt", MAGIC + b"EE00\nbad")], status=400)
         assert "Line 1 is not date;amount;payer;text." in broken.text

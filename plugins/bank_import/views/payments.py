@@ -301,7 +301,7 @@ def rematch(request: Request) -> HTTPSeeOther:
     summary = match_transactions(request.dbsession, ids,
                                  settings_of(request.dbsession).auto_apply_threshold,
                                  user_id=request.user.id)
-    flash(request, _("${applied} of ${total} waiting payments matched automatically."),
+    flash(request, _("Waiting payments: ${total}; matched automatically now: ${applied}."),
           applied=summary.applied, total=waiting_before)
     return HTTPSeeOther(request.route_url("bank_payments"))
 

@@ -69,9 +69,8 @@ def upload(request: Request) -> Any:
     except StatementError as exc:
         request.response.status_int = 400
         return _list_page(request, request.translate(exc.message))
-    flash(request, _("${new} new entries of ${total} imported (${known} were imported "
-                     "before); ${applied} payments matched automatically, ${waiting} wait "
-                     "for you."),
+    flash(request, _("Entries in the file: ${total}; new: ${new}; imported before: ${known}. "
+                     "Matched automatically: ${applied}; waiting for you: ${waiting}."),
           new=result.entries_new, total=result.entries_in_file, known=result.duplicates,
           applied=result.matching.applied,
           waiting=result.matching.suggested + result.matching.unmatched)

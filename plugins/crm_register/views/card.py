@@ -1,4 +1,5 @@
-"""The client card: the header (C1) and its tabs, contributed through ``client_card_tabs``.
+"""The client card: the header (C1) and its tabs, contributed through ``client_card_tabs``;
+plugins add facts to the header through ``client_card_facts``.
 
 Every tab view returns ``card_context(request, client, "tab.name")`` merged with its own
 data and renders a template that fills the ``tab`` slot of the ``card`` macro in
@@ -17,7 +18,7 @@ from pyramid.renderers import get_renderer
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from core.hookspecs.types import CardTab
+from core.hookspecs.types import CardFact, CardTab
 from plugins.crm_register import labels
 from plugins.crm_register.access import require_client
 from plugins.crm_register.models import Client
@@ -25,6 +26,8 @@ from plugins.crm_register.permissions import CLIENT_CREDIT, CLIENT_EDIT, CLIENT_
 
 CARD_TEMPLATE = "plugins.crm_register:templates/card.pt"
 log = logging.getLogger(__name__)
+FACT_KINDS = ("", "good", "danger")
+"""The colours a header fact can have (``CardFact.kind``)."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +65,46 @@ def card_tabs(request: Request, client: Client, active: str | None) -> list[TabL
     ]
 
 
+@dataclass(frozen=True)
+class FactView:
+    """A plugin's fact for the card header, ready for the template."""
+
+    name: str
+    label: str
+    value: str
+    kind: str
+    """``""``, ``"good"`` or ``"danger"``: the colour of the value."""
+
+
+def card_facts(request: Request, client: Client) -> list[FactView]:
+    """The facts plugins show in ``client``'s card header (``client_card_facts``) that the
+    user may see, in order; a fact whose value is ``None`` is left out."""
+    facts: list[CardFact] = []
+    for batch in request.hooks.client_card_facts(request=request, client=client):
+        facts.extend(batch or ())
+    facts = [f for f in facts if not f.permission or request.has_permission(f.permission)]
+    facts.sort(key=lambda f: (f.order, f.name))
+    shown = []
+    for fact in facts:
+        value = fact.value(request, client)
+        if value is None:
+            continue
+        kind = (fact.kind(request, client) if fact.kind else "") or ""
+        if kind not in FACT_KINDS:
+            log.error("Card fact %s has the unknown kind %r; shown plainly", fact.name, kind)
+            kind = ""
+        shown.append(FactView(name=fact.name, label=request.translate(fact.label),
+                              value=str(value), kind=kind))
+    return shown
+
+
 def card_context(request: Request, client: Client, active: str | None) -> dict[str, Any]:
-    """What the ``card`` macro needs: the client, its tabs and the user's rights."""
+    """What the ``card`` macro needs: the client, its tabs, the plugins' header facts and
+    the user's rights."""
     return {
         "client": client,
         "tabs": card_tabs(request, client, active),
+        "facts": card_facts(request, client),
         "can_edit": request.has_permission(CLIENT_EDIT),
         "can_credit": request.has_permission(CLIENT_CREDIT),
     }
