@@ -698,6 +698,14 @@ class LiveServer:
         self.server.close()
         self.thread.join(timeout=5)
 
+    def log_in(self, page: Any, email: str, password: str = PASSWORD) -> None:
+        """Log in through the login form in the browser ``page``; waits for the front page."""
+        page.goto(self.url + "/login")
+        page.fill("#f-email", email)
+        page.fill("#f-password", password)
+        page.click("button.primary")
+        page.wait_for_url(self.url + "/")
+
 
 @pytest.fixture
 def live_server(app: Any) -> Iterator[LiveServer]:

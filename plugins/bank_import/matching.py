@@ -96,6 +96,8 @@ CONFIDENCE: dict[tuple[str, str], int] = {
     ("name", "prepayment"): 40, ("name", "over"): 40,
     ("iban_several", "choose"): 20,
 }
+AMOUNT_PARAMS = ("rest", "extra")
+"""Reason parameters that are amounts (shown in the user's money format)."""
 PAYER_BONUS = 5
 """Added (up to 95) when an invoice number's client is also the payer's known client."""
 
@@ -106,7 +108,11 @@ def reason_text(request_or_localizer: Any, reason: dict[str, Any] | None) -> str
     if not reason:
         return ""
     translate = request_or_localizer.translate
-    params = reason.get("params", {})
+    params = dict(reason.get("params", {}))
+    format_money = getattr(request_or_localizer, "format_money", None)
+    for key in AMOUNT_PARAMS:
+        if format_money is not None and params.get(key):
+            params[key] = format_money(Decimal(params[key]))
     texts = []
     for table, key in ((SOURCES, reason.get("source")), (OUTCOMES, reason.get("outcome"))):
         message = table.get(key or "")

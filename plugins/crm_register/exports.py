@@ -5,7 +5,9 @@ semicolon as the separator, like Excel in Estonian and most European locales whe
 comma is the decimal separator; lines end with CRLF. Cells starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return are prefixed with an apostrophe, so a spreadsheet
 does not run them as formulas (CSV injection). In XLSX files every text cell is written as
-text, never as a formula.
+text, never as a formula. Numbers (``int`` and ``Decimal`` values) stay numbers: in CSV with
+the given decimal separator and a plain minus sign, in XLSX as numeric cells (amounts with
+two decimals).
 
 Labels are A4 sheets of 3 x 8 labels of 70 x 37 mm (e.g. Avery/Zweckform 3475, Herma
 4453) in a font with the Estonian letters: DejaVu Sans from the system (Debian package
@@ -17,11 +19,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 CSV_DELIMITER = ";"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MONEY_FORMAT = "#,##0.00"
 
 LABEL_COLUMNS = 3
 LABEL_ROWS = 8
@@ -45,19 +49,36 @@ def safe_cell(value: Any) -> str:
     return text
 
 
-def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """A CSV file (UTF-8 with BOM, ``;``-separated) of ``headers`` and ``rows``."""
+def is_number(value: Any) -> bool:
+    """True for the values written as numbers: ``int`` (not ``bool``) and ``Decimal``."""
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
+
+
+def csv_cell(value: Any, decimal_symbol: str = ",") -> str:
+    """A value as CSV text: a number with ``decimal_symbol``, other values guarded."""
+    if isinstance(value, Decimal):
+        return format(value, "f").replace(".", decimal_symbol)
+    if is_number(value):
+        return str(value)
+    return safe_cell(value)
+
+
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]],
+              decimal_symbol: str = ",") -> bytes:
+    """A CSV file (UTF-8 with BOM, ``;``-separated) of ``headers`` and ``rows``; numbers
+    are written with ``decimal_symbol``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n",
                         quoting=csv.QUOTE_MINIMAL)
     writer.writerow([safe_cell(h) for h in headers])
     for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
+        writer.writerow([csv_cell(v, decimal_symbol) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str) -> bytes:
-    """An XLSX workbook with one sheet: a bold header row and ``rows`` as text cells."""
+    """An XLSX workbook with one sheet: a bold header row and ``rows``: numbers as numeric
+    cells (``Decimal`` with two decimals), everything else as text cells."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -70,15 +91,18 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        values = [None if v is None or v == "" else str(v) for v in row]
+        values = [v if is_number(v) else None if v is None or v == "" else str(v)
+                  for v in row]
         sheet.append(values)
         for index, value in enumerate(values):
-            if index < len(widths) and value:
-                widths[index] = max(widths[index], len(value))
+            if index < len(widths) and value is not None:
+                widths[index] = max(widths[index], len(str(value)))
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # text, even when it starts with "=": never a formula
+            elif isinstance(cell.value, Decimal):
+                cell.number_format = MONEY_FORMAT
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width + 2))
     sheet.freeze_panes = "A2"

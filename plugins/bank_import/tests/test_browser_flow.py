@@ -17,7 +17,6 @@ from babel.numbers import format_currency
 from playwright.sync_api import expect
 
 from core.db import tenant_scope
-from core.testing import PASSWORD
 from plugins.bank_import.models import BankTransaction
 from plugins.bank_import.statements import ParsedEntry
 from plugins.bank_import.tests.conftest import COMPANY_IBAN
@@ -37,14 +36,6 @@ def tenant(make_tenant):
 def _entry(amount: str, bank_reference: str, **fields) -> ParsedEntry:
     return ParsedEntry(amount=Decimal(amount), credit=True, currency="EUR",
                        booking_date=TODAY, bank_reference=bank_reference, **fields)
-
-
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/login")
-    page.fill("#f-email", email)
-    page.fill("#f-password", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(live_server.url + "/")
 
 
 def _payment_id(dbsession, tenant, bank_reference: str) -> int:
@@ -81,7 +72,7 @@ def test_upload_see_the_automatic_match_and_resolve_a_payment_by_hand(
     ]))
     page = chromium_page
 
-    _log_in(page, live_server, accountant.email)
+    live_server.log_in(page, accountant.email)
 
     # The "Bank" menu entry opens the statements page with the upload form.
     page.locator("#mainnav a", has_text=re.compile(r"^\s*Bank\s*$")).click()

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from babel.numbers import get_decimal_symbol
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
@@ -103,7 +104,8 @@ def _candidate_clients(request: Request, transaction: BankTransaction) -> list[C
 
 def _split_rows(request: Request, transaction: BankTransaction) -> list[dict[str, str]]:
     """The rows of the match form: the suggestion's invoices, else the client's open ones."""
-    rows = [{"number": p["invoice"].number, "amount": f"{p['amount']:.2f}"}
+    comma = get_decimal_symbol(request.locale_name)
+    rows = [{"number": p["invoice"].number, "amount": f"{p['amount']:.2f}".replace(".", comma)}
             for p in _suggested_parts(request, transaction) if p["invoice"] is not None]
     if not rows and transaction.client_id:
         invoices = request.dbsession.scalars(
@@ -114,7 +116,8 @@ def _split_rows(request: Request, transaction: BankTransaction) -> list[dict[str
         rest = transaction.unallocated
         for invoice in invoices:
             take = min(open_amount(invoice), rest)
-            rows.append({"number": invoice.number or "", "amount": f"{take:.2f}" if take else ""})
+            rows.append({"number": invoice.number or "",
+                         "amount": f"{take:.2f}".replace(".", comma) if take else ""})
             rest -= take
     rows = rows[:SPLIT_ROWS]
     rows += [{"number": "", "amount": ""} for _ in range(SPLIT_ROWS - len(rows))]

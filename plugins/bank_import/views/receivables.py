@@ -3,11 +3,8 @@ prepayment held and the balance, optionally for one client group; as a page, CSV
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +32,6 @@ from plugins.crm_register.views.target_groups import CONTENT_TYPES, file_respons
 
 PAGE_SIZE = 200
 FORMATS = ("csv", "xlsx")
-MONEY_FORMAT = "#,##0.00"
 
 
 def _groups(request: Request) -> list[ClientGroup]:
@@ -66,45 +62,6 @@ def export_row(row: ReceivableRow) -> list[Any]:
             row.prepayment, row.balance]
 
 
-def _write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-               decimal_symbol: str) -> bytes:
-    """The shared CSV format (:func:`plugins.crm_register.exports.write_csv`: UTF-8 with a
-    BOM, ``;``, CRLF, text cells guarded against formulas) with amounts as numbers: the
-    user's decimal separator, no grouping and a plain minus sign (the writer's formula guard
-    would turn ``-75.00`` into the text ``'-75.00``; a number made from a ``Decimal``
-    cannot be a formula)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=exports.CSV_DELIMITER, lineterminator="\r\n",
-                        quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([exports.safe_cell(h) for h in headers])
-    for row in rows:
-        writer.writerow([
-            str(v).replace(".", decimal_symbol) if isinstance(v, Decimal | int)
-            and not isinstance(v, bool) else exports.safe_cell(v)
-            for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _xlsx_with_numbers(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-                       title: str) -> bytes:
-    """The shared XLSX writer's workbook with the numbers (client number and amounts) made
-    numeric cells again, amounts with two decimals (the writer writes text only)."""
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(io.BytesIO(exports.write_xlsx(headers, rows, title)))
-    sheet = workbook.active
-    for cells, values in zip(sheet.iter_rows(min_row=2), rows, strict=True):
-        for cell, value in zip(cells, values, strict=False):
-            if isinstance(value, Decimal):
-                cell.value = value
-                cell.number_format = MONEY_FORMAT
-            elif isinstance(value, int) and not isinstance(value, bool):
-                cell.value = value
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
 def _export(request: Request, rows: Sequence[ReceivableRow], fmt: str,
             group: ClientGroup | None) -> Response:
     today = local_today(request)
@@ -112,9 +69,10 @@ def _export(request: Request, rows: Sequence[ReceivableRow], fmt: str,
     headers = export_headers(request)
     values = [export_row(row) for row in rows]
     if fmt == "csv":
-        content = _write_csv(headers, values, get_decimal_symbol(request.locale_name))
+        content = exports.write_csv(headers, values,
+                                    get_decimal_symbol(request.locale_name))
     else:
-        content = _xlsx_with_numbers(headers, values, title)
+        content = exports.write_xlsx(headers, values, title)
     base = request.translate(_("receivables"))
     if group is not None:
         base += f"-{group.name}"

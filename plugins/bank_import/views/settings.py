@@ -15,8 +15,6 @@ from babel.numbers import list_currencies
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
 
 from core.forms import Field, Form, Invalid
 from core.web import flash
@@ -24,15 +22,9 @@ from plugins.bank_import.i18n import _
 from plugins.bank_import.models import BankAccount
 from plugins.bank_import.permissions import SETTINGS_MANAGE
 from plugins.bank_import.settings import settings_of
+from plugins.crm_register.identifiers import iban
 
 TEMPLATE = "plugins.bank_import:templates/settings.pt"
-
-
-def _iban(value: str) -> str:
-    try:
-        return IBAN(value).compact
-    except SchwiftyException:
-        raise Invalid(_("Not a valid IBAN.")) from None
 
 
 def _currency(value: str) -> str:
@@ -49,7 +41,7 @@ def _threshold(value: int) -> int:
 
 
 ACCOUNT_FIELDS = (
-    Field("iban", _("IBAN"), required=True, max_length=42, validator=_iban),
+    Field("iban", _("IBAN"), required=True, max_length=42, validator=iban),
     Field("currency", _("Currency"), required=True, max_length=3, validator=_currency),
     Field("name", _("Name (e.g. the bank)"), max_length=100),
 )

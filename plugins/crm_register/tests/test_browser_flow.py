@@ -16,11 +16,7 @@ def test_search_card_activity_calendar_dashboard(live_server, chromium_page, mak
     make_client(tenant, "Muu Firma AS")
     page = chromium_page
 
-    page.goto(live_server.url + "/login")
-    page.fill("#f-email", "liis@brauser.ee")
-    page.fill("#f-password", "correct horse battery")
-    page.click("button.primary")
-    page.wait_for_url(live_server.url + "/")
+    live_server.log_in(page, "liis@brauser.ee")
 
     # Search while typing, without Estonian letters, and open the card from the results.
     page.goto(live_server.url + "/clients")

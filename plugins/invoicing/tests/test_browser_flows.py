@@ -23,7 +23,6 @@ from pypdf import PdfReader
 
 from core.db import tenant_scope
 from core.models import User
-from core.testing import PASSWORD
 from plugins.crm_register.models import Activity, Client
 from plugins.invoicing import references
 from plugins.invoicing.invoices import LineInput, add_line, confirm, new_draft
@@ -42,14 +41,6 @@ def _seller(dbsession, tenant, series: str) -> None:
         settings.email = "arved@brauser.ee"
         dbsession.scalar(sa.select(Series).where(Series.code == series)).last_number = 1233
         dbsession.commit()
-
-
-def _log_in(page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/login")
-    page.fill("#f-email", email)
-    page.fill("#f-password", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(live_server.url + "/")
 
 
 def _open_invoices_tab(page) -> None:
@@ -94,7 +85,7 @@ def test_w1_secretary_resends_the_invoice_to_a_corrected_address(
     assert re.fullmatch(r"1234 \d\d", reference)  # e.g. "1234 16"
     page = chromium_page
 
-    _log_in(page, live_server, "liis@brauser.ee")
+    live_server.log_in(page, "liis@brauser.ee")
 
     # Search while typing, without Estonian letters, and open the card from the results.
     page.goto(live_server.url + "/clients")
@@ -154,7 +145,7 @@ def test_w2_salesperson_takes_a_phone_order(
                            unit_code="HUR", service_minutes=90)
     page = chromium_page
 
-    _log_in(page, live_server, "mari@brauser.ee")
+    live_server.log_in(page, "mari@brauser.ee")
 
     # The card -> the invoices tab -> "Telefonitellimus".
     page.goto(f"{live_server.url}/clients/{client.id}")
