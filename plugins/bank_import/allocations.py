@@ -71,11 +71,11 @@ def allocate(dbsession: Session, transaction: BankTransaction, parts: Sequence[P
         raise AllocationError(_(
             "The amounts (${total}) are more than the unallocated ${rest} of the payment.",
             mapping={"total": f"{total:.2f}", "rest": f"{transaction.unallocated:.2f}"}))
-    loaded = dict(invoices or {})
+    loaded = invoices if invoices is not None else {}
     wanted = {p.invoice_id for p in parts if p.invoice_id is not None} - loaded.keys()
     if wanted:
-        loaded.update((inv.id, inv) for inv in dbsession.scalars(
-            sa.select(Invoice).where(Invoice.id.in_(wanted))))
+        loaded = {**loaded, **{inv.id: inv for inv in dbsession.scalars(
+            sa.select(Invoice).where(Invoice.id.in_(wanted)))}}
     per_invoice: dict[int, Decimal] = {}
     for part in parts:
         if part.invoice_id is None:

@@ -139,6 +139,13 @@ def reference_forms(text: str | None) -> tuple[str | None, set[str]]:
     return None, set()
 
 
+def stored_reference_key(reference: str) -> str:
+    """The key of a reference stored on an invoice (validated when it was confirmed, so
+    only the RF prefix needs taking off)."""
+    value = references.compact(reference)
+    return value[4:] if value.startswith("RF") else value
+
+
 def references_in_text(text: str) -> list[str]:
     """Valid Estonian reference numbers written in free text ("viitenumber 1213 1295 2")."""
     found = []
@@ -285,9 +292,7 @@ class MatchContext:
                               row.due_date)
         self.invoices[invoice.id] = invoice
         if invoice.reference:
-            key = reference_forms(invoice.reference)[0]
-            if key:
-                self.by_reference[key].append(invoice.id)
+            self.by_reference[stored_reference_key(invoice.reference)].append(invoice.id)
         if invoice.number:
             self.by_number[invoice.number.upper()] = invoice.id
 

@@ -99,6 +99,7 @@ class BankTransaction(Audited, TenantScoped, Base):
     """
 
     __tablename__ = "bank_transaction"
+    __audit_ignore__ = frozenset({"confidence", "reason", "suggestion"})
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "account_id", "entry_key"),
         sa.Index(None, "tenant_id", "state", "booking_date"),

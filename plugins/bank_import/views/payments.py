@@ -140,7 +140,7 @@ def _history_text(request: Request, entry: Any, currency: str) -> str:
         return request.translate(_("state: ${old} → ${new}", mapping={
             "old": request.translate(STATE_LABELS.get(old, old or "")),
             "new": request.translate(STATE_LABELS.get(new, new or ""))}))
-    return request.translate(_("suggestion updated"))
+    return request.translate(_("details changed"))
 
 
 @view_config(route_name="bank_payment", renderer="plugins.bank_import:templates/payment.pt",
