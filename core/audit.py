@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from core.db import AppSession, TenantScoped, utcnow
+from core.db import AppSession, TenantScoped, mark_changed, utcnow
 from core.models import Audited, AuditEntry
 
 REDACTED = "***"
@@ -129,6 +130,34 @@ def _write_audit(session: Session, flush_context: Any) -> None:
 
 
 event.listen(AppSession, "after_flush", _write_audit)
+
+
+def record_bulk(session: Session, model: type, action: str,
+                changes: Iterable[tuple[Any, dict[str, list[Any]]]],
+                parent: Callable[[Any], str | None] | None = None) -> int:
+    """Write audit entries for rows changed with bulk SQL (which bypasses the listener).
+
+    ``changes`` are ``(entity id, {column: [old, new]})`` pairs; values are stored as the
+    listener stores them. ``parent(entity_id)`` may name the parent record (see
+    ``Audited.__audit_parent__``). Entries go to the session's tenant and acting user;
+    returns how many were written.
+    """
+    tenant_id = session.info.get("tenant_id")
+    if tenant_id is None:
+        raise ValueError("record_bulk needs a tenant-scoped session")
+    at = utcnow()
+    user_id = session.info.get("user_id")
+    rows = [{
+        "tenant_id": tenant_id, "at": at, "user_id": user_id, "entity": model.__tablename__,
+        "entity_id": str(entity_id), "action": action,
+        "changes": {key: [_json_value(old), _json_value(new)]
+                    for key, (old, new) in change.items()},
+        "parent": parent(entity_id) if parent is not None else None,
+    } for entity_id, change in changes]
+    if rows:
+        session.connection().execute(sa.insert(AuditEntry.__table__), rows)
+        mark_changed(session)
+    return len(rows)
 
 
 def history(

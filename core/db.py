@@ -286,6 +286,13 @@ def session_for_transaction(
     return session
 
 
+def mark_changed(session: Session) -> None:
+    """Tell the transaction manager that ``session`` wrote with plain SQL (``execute`` of an
+    insert/update without ORM objects): otherwise a request that changed nothing through the
+    ORM is rolled back at its end as read-only."""
+    zope.sqlalchemy.mark_changed(session)
+
+
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 """PostgreSQL serialization failure and deadlock: the transaction may simply be run again."""
 

@@ -49,15 +49,14 @@ def open_amount(invoice: Invoice) -> Decimal:
 
 
 def allocate(dbsession: Session, transaction: BankTransaction, parts: Sequence[Part], *,
-             user_id: int | None, automatic: bool = False,
-             invoices: dict[int, Invoice] | None = None) -> list[Allocation]:
+             user_id: int | None, automatic: bool = False) -> list[Allocation]:
     """Apply ``parts`` of the incoming ``transaction``; raise :class:`AllocationError`
     (changing nothing) when a part is not possible.
 
     Invoices must be open sales invoices of the part's client and not be paid more than
     their open amount; the parts together may not exceed the unallocated amount. When the
-    whole amount is allocated the transaction is ``matched``. ``invoices`` may hold the
-    invoices already loaded (the automatic matcher passes them), others are read.
+    whole amount is allocated the transaction is ``matched``. (The automatic matcher
+    applies its matches in bulk: :func:`plugins.bank_import.matching.match_transactions`.)
     """
     if not transaction.credit or transaction.state not in (OPEN, MATCHED):
         raise AllocationError(_("Only incoming sales payments can be matched."))
@@ -71,11 +70,9 @@ def allocate(dbsession: Session, transaction: BankTransaction, parts: Sequence[P
         raise AllocationError(_(
             "The amounts (${total}) are more than the unallocated ${rest} of the payment.",
             mapping={"total": f"{total:.2f}", "rest": f"{transaction.unallocated:.2f}"}))
-    loaded = invoices if invoices is not None else {}
-    wanted = {p.invoice_id for p in parts if p.invoice_id is not None} - loaded.keys()
-    if wanted:
-        loaded = {**loaded, **{inv.id: inv for inv in dbsession.scalars(
-            sa.select(Invoice).where(Invoice.id.in_(wanted)))}}
+    wanted = {p.invoice_id for p in parts if p.invoice_id is not None}
+    loaded = {inv.id: inv for inv in dbsession.scalars(
+        sa.select(Invoice).where(Invoice.id.in_(wanted)))} if wanted else {}
     per_invoice: dict[int, Decimal] = {}
     for part in parts:
         if part.invoice_id is None:

@@ -21,10 +21,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import mark_changed, utcnow
 from core.hookspecs.types import StatementParser
 from plugins.bank_import.i18n import _
-from plugins.bank_import.matching import MatchSummary, compact_account, match_transactions
+from plugins.bank_import.matching import (
+    MatchSummary,
+    Payment,
+    compact_account,
+    match_payments,
+)
 from plugins.bank_import.models import (
     FEE,
     MATCHED,
@@ -144,7 +149,8 @@ def _row(entry: ParsedEntry, key: str, tenant_id: int, account_id: int,
 
 
 def _store(dbsession: Session, statement: ParsedStatement, account: BankAccount,
-           filename: str, user_id: int | None, tenant_id: int) -> tuple[Statement, list[int]]:
+           filename: str, user_id: int | None,
+           tenant_id: int) -> tuple[Statement, list[Payment]]:
     keys = _keys(statement.entries)
     known = _known_keys(dbsession, account.id, keys)
     record = Statement(
@@ -158,13 +164,22 @@ def _store(dbsession: Session, statement: ParsedStatement, account: BankAccount,
     rows = [_row(entry, key, tenant_id, account.id, record.id)
             for entry, key in zip(statement.entries, keys, strict=True) if key not in known]
     record.entries_new = len(rows)
-    new_payments: list[int] = []
+    new_payments: list[Payment] = []
+    table = BankTransaction.__table__
     for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
+        chunk = {row["entry_key"]: row for row in rows[start:start + CHUNK]}
         result = dbsession.execute(
-            sa.insert(BankTransaction).returning(BankTransaction.id, BankTransaction.state,
-                                                 sort_by_parameter_order=True), chunk)
-        new_payments.extend(row.id for row in result if row.state == OPEN)
+            # The table, not the entity: the ORM splits rows by their None values into
+            # one INSERT each; Core sends one multi-row INSERT per chunk.
+            sa.insert(table).returning(table.c.id, table.c.entry_key), list(chunk.values()))
+        for inserted in result:
+            row = chunk[inserted.entry_key]
+            if row["state"] == OPEN:
+                new_payments.append(Payment(
+                    inserted.id, row["booking_date"], row["amount"], row["reference"],
+                    row["description"], row["counterparty_name"], row["counterparty_account"],
+                    None))
+    mark_changed(dbsession)
     return record, new_payments
 
 
@@ -192,14 +207,15 @@ def import_statements(dbsession: Session, statements: Sequence[ParsedStatement],
     threshold = settings_of(dbsession).auto_apply_threshold
     with dbsession.begin_nested():
         accounts = _accounts(dbsession, statements)
-        payments: list[int] = []
+        payments: list[Payment] = []
         for statement, account in zip(statements, accounts, strict=True):
             record, new_payments = _store(dbsession, statement, account, filename, user_id,
                                           tenant_id)
             result.statements.append(record)
             result.entries_new += record.entries_new
             payments.extend(new_payments)
-        result.matching = match_transactions(dbsession, payments, threshold, user_id=user_id)
+        payments.sort(key=lambda p: (p.booking_date, p.id))
+        result.matching = match_payments(dbsession, payments, threshold, user_id=user_id)
         dbsession.flush()
         for record in result.statements:
             record.matched_auto = dbsession.scalar(

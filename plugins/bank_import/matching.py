@@ -32,15 +32,17 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from plugins.bank_import.allocations import Part, allocate
+from core.audit import record_bulk
+from core.db import mark_changed, utcnow
+from plugins.bank_import.allocations import Part
 from plugins.bank_import.i18n import _
-from plugins.bank_import.models import OPEN, Allocation, BankTransaction
+from plugins.bank_import.models import MATCHED, OPEN, Allocation, BankTransaction
 from plugins.crm_register.models import Client, ClientSearchToken
 from plugins.crm_register.search import fold
 from plugins.invoicing import references
-from plugins.invoicing.invoices import OPEN_STATUSES
+from plugins.invoicing.invoices import OPEN_STATUSES, add_paid_amounts
 from plugins.invoicing.models import ClientReference, Invoice
 
 ZERO = Decimal("0.00")
@@ -190,6 +192,20 @@ def compact_account(account: str | None) -> str | None:
 
 
 @dataclass
+class Payment:
+    """An incoming payment as the rules see it; ``amount`` is what is still unallocated."""
+
+    id: int
+    booking_date: dt.date
+    amount: Decimal
+    reference: str | None
+    description: str
+    counterparty_name: str | None
+    counterparty_account: str | None
+    client_id: int | None
+
+
+@dataclass
 class OpenInvoice:
     """An invoice as the matcher sees it; ``open`` goes down as payments are applied."""
 
@@ -256,10 +272,12 @@ class MatchContext:
         self.clients_by_name: dict[str, set[int]] = defaultdict(set)
         self.open_by_client: dict[int, list[int]] = defaultdict(list)
         self.client_names: dict[int, str] = {}
+        self.loaded_clients: set[int] = set()
+        self.wanted_clients: set[int] = set()
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, payments: Sequence[BankTransaction]) -> None:
+    def load(self, payments: Sequence[Payment]) -> None:
         """Read everything the rules may need for ``payments``."""
         forms: set[str] = set()
         tokens: set[str] = set()
@@ -280,8 +298,12 @@ class MatchContext:
         clients = (set(self.client_by_reference.values())
                    | {inv.client_id for inv in self.invoices.values()}
                    | set().union(*self.clients_by_account.values(), *self.clients_by_name.values()))
-        self._load_open_invoices(clients)
         self._load_client_names(clients)
+        # Which clients' open invoices the rules look at is known once they have run: a
+        # first, dry run records them (see open_invoices), then they are read in bulk.
+        for payment in payments:
+            propose(payment, self)
+        self._load_open_invoices(self.wanted_clients)
 
     def _add_invoice(self, row: Any) -> None:
         if row.id in self.invoices:
@@ -338,10 +360,11 @@ class MatchContext:
                         Invoice.kind != "credit")):
                 self._add_invoice(row)
         for invoice in self.invoices.values():
-            if invoice.open > 0:
+            if invoice.open > 0 and invoice.client_id in clients:
                 self.open_by_client[invoice.client_id].append(invoice.id)
-        for ids in self.open_by_client.values():
-            ids.sort(key=lambda i: (self.invoices[i].due_date, i))
+        for client_id in clients:
+            self.open_by_client[client_id].sort(key=lambda i: (self.invoices[i].due_date, i))
+        self.loaded_clients |= clients
 
     def _load_client_names(self, clients: set[int]) -> None:
         for chunk in _chunks(clients):
@@ -357,7 +380,11 @@ class MatchContext:
                 self.invoices[part.invoice_id].open -= part.amount
 
     def open_invoices(self, client_id: int) -> list[OpenInvoice]:
-        """The client's invoices with something open, oldest due first."""
+        """The client's invoices with something open, oldest due first (none yet, but
+        noted as wanted, while the client's invoices have not been read)."""
+        if client_id not in self.loaded_clients:
+            self.wanted_clients.add(client_id)
+            return []
         return [self.invoices[i] for i in self.open_by_client.get(client_id, ())
                 if self.invoices[i].open > 0]
 
@@ -460,7 +487,7 @@ def _for_invoices(invoices: list[OpenInvoice], amount: Decimal, source: str,
                     {**params, "rest": f"{rest:.2f}"})
 
 
-def _payer_clients(payment: BankTransaction, context: MatchContext) -> tuple[set[int], set[int]]:
+def _payer_clients(payment: Payment, context: MatchContext) -> tuple[set[int], set[int]]:
     account = compact_account(payment.counterparty_account)
     by_account = set(context.clients_by_account.get(account, ())) if account else set()
     by_name: set[int] = set()
@@ -469,7 +496,7 @@ def _payer_clients(payment: BankTransaction, context: MatchContext) -> tuple[set
     return by_account, by_name
 
 
-def _by_reference(payment: BankTransaction, context: MatchContext) -> Proposal | None:
+def _by_reference(payment: Payment, context: MatchContext) -> Proposal | None:
     candidates = [payment.reference] if payment.reference else []
     candidates += references_in_text(payment.description)
     for text in candidates:
@@ -492,7 +519,7 @@ def _by_reference(payment: BankTransaction, context: MatchContext) -> Proposal |
     return None
 
 
-def _by_number(payment: BankTransaction, context: MatchContext) -> Proposal | None:
+def _by_number(payment: Payment, context: MatchContext) -> Proposal | None:
     found = sorted({context.by_number[t] for t in text_tokens(payment.description)
                     if t in context.by_number})
     invoices = [context.invoices[i] for i in found if context.invoices[i].kind != "credit"]
@@ -506,7 +533,7 @@ def _by_number(payment: BankTransaction, context: MatchContext) -> Proposal | No
     return proposal
 
 
-def _by_payer(payment: BankTransaction, context: MatchContext) -> Proposal | None:
+def _by_payer(payment: Payment, context: MatchContext) -> Proposal | None:
     by_account, by_name = _payer_clients(payment, context)
     account = compact_account(payment.counterparty_account) or ""
     name = payment.counterparty_name or ""
@@ -531,7 +558,7 @@ RULES = (_by_reference, _by_number, _by_payer)
 """The rules in the order they are tried."""
 
 
-def propose(payment: BankTransaction, context: MatchContext) -> Proposal | None:
+def propose(payment: Payment, context: MatchContext) -> Proposal | None:
     """The first rule's proposal for ``payment``, or ``None`` when no rule finds anything."""
     for rule in RULES:
         proposal = rule(payment, context)
@@ -549,54 +576,122 @@ class MatchSummary:
     unmatched: int = 0
 
 
+def _payments(dbsession: Session, transaction_ids: Sequence[int]) -> list[Payment]:
+    """The open incoming payments among ``transaction_ids``, oldest first."""
+    payments: list[Payment] = []
+    allocated = (sa.select(sa.func.coalesce(sa.func.sum(Allocation.amount), 0))
+                 .where(Allocation.transaction_id == BankTransaction.id)
+                 .correlate(BankTransaction).scalar_subquery())
+    for chunk in _chunks(transaction_ids):
+        for row in dbsession.execute(
+                sa.select(BankTransaction.id, BankTransaction.booking_date,
+                          BankTransaction.amount, allocated.label("allocated"),
+                          BankTransaction.reference, BankTransaction.description,
+                          BankTransaction.counterparty_name,
+                          BankTransaction.counterparty_account, BankTransaction.client_id)
+                .where(BankTransaction.id.in_(chunk), BankTransaction.credit,
+                       BankTransaction.state == OPEN)):
+            rest = row.amount - Decimal(row.allocated or 0)
+            if rest > 0:
+                payments.append(Payment(row.id, row.booking_date, rest, row.reference,
+                                        row.description or "", row.counterparty_name,
+                                        row.counterparty_account, row.client_id))
+    payments.sort(key=lambda p: (p.booking_date, p.id))
+    return payments
+
+
 def match_transactions(dbsession: Session, transaction_ids: Sequence[int], threshold: int,
                        *, user_id: int | None = None) -> MatchSummary:
     """Propose a match for each open incoming payment of ``transaction_ids`` (in booking
     order) and apply those with a confidence of at least ``threshold``."""
-    payments: list[BankTransaction] = []
-    for chunk in _chunks(transaction_ids):
-        payments.extend(dbsession.scalars(
-            sa.select(BankTransaction).options(selectinload(BankTransaction.allocations))
-            .where(BankTransaction.id.in_(chunk), BankTransaction.credit,
-                   BankTransaction.state == OPEN)))
-    payments.sort(key=lambda p: (p.booking_date, p.id))
+    return match_payments(dbsession, _payments(dbsession, transaction_ids), threshold,
+                          user_id=user_id)
+
+
+def match_payments(dbsession: Session, payments: Sequence[Payment], threshold: int, *,
+                   user_id: int | None = None) -> MatchSummary:
+    """Propose and apply matches for ``payments`` (open incoming payments, oldest first),
+    as :func:`match_transactions`; the import passes the payments it has just stored.
+
+    Applying is set-based (bulk inserts and updates with their audit entries), so a
+    statement of thousands of payments is matched in seconds; the rules have already made
+    sure no invoice is paid more than its open amount.
+    """
     context = MatchContext(dbsession)
     context.load(payments)
     summary = MatchSummary()
-    to_apply: list[tuple[BankTransaction, Proposal]] = []
+    applied: list[tuple[Payment, Proposal]] = []
+    updates: list[dict[str, Any]] = []
     for payment in payments:
         proposal = propose(payment, context)
+        update = {"b_id": payment.id, "confidence": 0, "reason": None, "suggestion": None,
+                  "client_id": payment.client_id, "state": OPEN}
+        updates.append(update)
         if proposal is None:
-            payment.confidence, payment.reason, payment.suggestion = 0, None, None
             summary.unmatched += 1
             continue
-        payment.confidence = proposal.confidence
-        payment.reason = proposal.reason()
-        payment.suggestion = proposal.suggestion() or None
+        update.update(confidence=proposal.confidence, reason=proposal.reason(),
+                      suggestion=proposal.suggestion() or None)
         if proposal.client_id is not None:
-            payment.client_id = proposal.client_id
-        if proposal.parts and proposal.confidence >= threshold \
-                and sum((p.amount for p in proposal.parts), ZERO) <= payment.unallocated:
+            update["client_id"] = proposal.client_id
+        if proposal.parts and proposal.confidence >= threshold:
             context.take(proposal)
-            to_apply.append((payment, proposal))
+            applied.append((payment, proposal))
+            update["state"] = MATCHED
+            summary.applied += 1
         else:
             summary.suggested += 1
-    invoices = _load_invoice_objects(dbsession, to_apply)
-    for payment, proposal in to_apply:
-        allocate(dbsession, payment, proposal.parts, user_id=user_id, automatic=True,
-                 invoices=invoices)
-        summary.applied += 1
+    _write(dbsession, payments, updates, applied, user_id)
     return summary
 
 
-def _load_invoice_objects(
-        dbsession: Session, applied: Sequence[tuple[BankTransaction, Proposal]],
-) -> dict[int, Invoice]:
-    ids = {p.invoice_id for _, proposal in applied for p in proposal.parts
-           if p.invoice_id is not None}
-    invoices: dict[int, Invoice] = {}
-    for chunk in _chunks(ids):
-        invoices.update((inv.id, inv) for inv in dbsession.scalars(
-            sa.select(Invoice).where(Invoice.id.in_(chunk))))
-    return invoices
+_ALLOCATION_AUDITED = ("transaction_id", "client_id", "invoice_id", "amount", "automatic",
+                       "created_by_id")
 
+
+def _write(dbsession: Session, payments: Sequence[Payment], updates: list[dict[str, Any]],
+           applied: Sequence[tuple[Payment, Proposal]], user_id: int | None) -> None:
+    """Store the proposals and the applied allocations in bulk, with audit entries for
+    every allocation, changed invoice and changed payment state."""
+    tenant_id = dbsession.info["tenant_id"]
+    now = utcnow()
+    if updates:
+        mark_changed(dbsession)
+    rows = [{"tenant_id": tenant_id, "transaction_id": payment.id, "client_id": part.client_id,
+             "invoice_id": part.invoice_id, "amount": part.amount, "automatic": True,
+             "created_by_id": user_id, "created_at": now}
+            for payment, proposal in applied for part in proposal.parts]
+    audit: list[tuple[int, dict[str, list[Any]]]] = []
+    parents: dict[int, str] = {}
+    allocations = Allocation.__table__
+    columns = [allocations.c[name] for name in _ALLOCATION_AUDITED]
+    for chunk in _chunks(rows):
+        # Core, not the ORM, and RETURNING values rather than order: one multi-row INSERT
+        # per chunk (the ORM sends rows with different None values one by one).
+        for row in dbsession.execute(
+                sa.insert(allocations).returning(allocations.c.id, *columns), chunk):
+            audit.append((row.id, {k: [None, getattr(row, k)] for k in _ALLOCATION_AUDITED}))
+            parents[row.id] = f"bank_transaction:{row.transaction_id}"
+    record_bulk(dbsession, Allocation, "insert", audit, parent=parents.get)
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        if row["invoice_id"] is not None:
+            paid[row["invoice_id"]] += row["amount"]
+    add_paid_amounts(dbsession, paid)
+    table = BankTransaction.__table__
+    for chunk in _chunks(updates):
+        for row in chunk:
+            row["b_tenant"] = tenant_id
+        dbsession.connection().execute(
+            table.update().where(table.c.id == sa.bindparam("b_id"),
+                                 table.c.tenant_id == sa.bindparam("b_tenant")), chunk)
+    before = {p.id: p.client_id for p in payments}
+    record_bulk(dbsession, BankTransaction, "update", [
+        (row["b_id"], {"state": [OPEN, MATCHED],
+                       **({"client_id": [before[row["b_id"]], row["client_id"]]}
+                          if before[row["b_id"]] != row["client_id"] else {})})
+        for row in updates if row["state"] == MATCHED])
+    for payment in payments:
+        stale = dbsession.identity_map.get(dbsession.identity_key(BankTransaction, payment.id))
+        if stale is not None:
+            dbsession.expire(stale)

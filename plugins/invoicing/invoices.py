@@ -2,8 +2,9 @@
 confirmation with gap-free numbers, copies, credit invoices, paid amounts and the document.
 
 These functions are the plugin's public service API (bank_import records payments with
-:func:`set_paid_amount`; the order flow builds invoices with :func:`new_draft` and
-:func:`add_line`). They work on the session's tenant and never commit.
+:func:`set_paid_amount` and, for many at once, :func:`add_paid_amounts`; the order flow
+builds invoices with :func:`new_draft` and :func:`add_line`). They work on the session's
+tenant and never commit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import mark_changed, utcnow
 from core.models import User
 from plugins.crm_register.models import Address, Client
 from plugins.invoicing import document as docs
@@ -482,19 +483,64 @@ def after_credit_confirmed(dbsession: Session, credit: Invoice) -> None:
         source.status = "credited"
 
 
+def paid_status(status: str, total: Decimal, paid: Decimal, sent: bool) -> str:
+    """The status of an invoice with ``paid`` paid: paid, partly paid, or back to
+    confirmed/sent; drafts and credited invoices keep theirs."""
+    if status in ("draft", "credited"):
+        return status
+    if total > 0 and paid >= total:
+        return "paid"
+    if paid > 0:
+        return "partly_paid"
+    return "sent" if sent else "confirmed"
+
+
 def set_paid_amount(invoice: Invoice, paid: Decimal) -> None:
     """Record what has been paid on a confirmed invoice and update its status (paid,
     partly paid or back to confirmed/sent)."""
-    if invoice.status in ("draft", "credited"):
-        invoice.paid_amount = paid
-        return
     invoice.paid_amount = paid
-    if invoice.total > 0 and paid >= invoice.total:
-        invoice.status = "paid"
-    elif paid > 0:
-        invoice.status = "partly_paid"
-    else:
-        invoice.status = "sent" if invoice.sent_at else "confirmed"
+    invoice.status = paid_status(invoice.status, invoice.total, paid, invoice.sent_at is not None)
+
+
+def add_paid_amounts(dbsession: Session, amounts: dict[int, Decimal]) -> int:
+    """Add payments to many invoices at once (``{invoice id: amount}``), like
+    :func:`set_paid_amount` but in bulk SQL, with an audit entry per invoice; for matching
+    thousands of bank payments. Returns how many invoices changed.
+
+    ORM objects of these invoices already in the session are expired (they are stale).
+    """
+    from core.audit import record_bulk
+
+    ids = sorted(amounts)
+    updates: list[dict[str, Any]] = []
+    changes: list[tuple[int, dict[str, list[Any]]]] = []
+    for start in range(0, len(ids), 500):
+        rows = dbsession.execute(
+            sa.select(Invoice.id, Invoice.status, Invoice.total, Invoice.paid_amount,
+                      Invoice.sent_at).where(Invoice.id.in_(ids[start:start + 500])))
+        for row in rows:
+            paid = row.paid_amount + amounts[row.id]
+            status = paid_status(row.status, row.total, paid, row.sent_at is not None)
+            updates.append({"b_id": row.id, "b_tenant": dbsession.info["tenant_id"],
+                            "paid_amount": paid, "status": status})
+            change = {"paid_amount": [row.paid_amount, paid]}
+            if status != row.status:
+                change["status"] = [row.status, status]
+            changes.append((row.id, change))
+    if updates:
+        table = Invoice.__table__
+        dbsession.connection().execute(
+            table.update().where(table.c.id == sa.bindparam("b_id"),
+                                 table.c.tenant_id == sa.bindparam("b_tenant")),
+            updates)
+        mark_changed(dbsession)
+        record_bulk(dbsession, Invoice, "update", changes)
+        for invoice_id in ids:
+            invoice = dbsession.identity_map.get(
+                dbsession.identity_key(Invoice, invoice_id))  # type: ignore[arg-type]
+            if invoice is not None:
+                dbsession.expire(invoice)
+    return len(updates)
 
 
 def display_status(invoice: Invoice, today: dt.date) -> str:
