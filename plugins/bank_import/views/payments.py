@@ -38,6 +38,7 @@ from plugins.bank_import.matching import match_transactions, reason_text
 from plugins.bank_import.models import OPEN, STATES, BankTransaction
 from plugins.bank_import.permissions import PAYMENT_MATCH, PAYMENT_VIEW
 from plugins.bank_import.settings import settings_of
+from plugins.bank_import.views.statements import WITH_ALLOCATIONS
 from plugins.crm_register.models import Client, ClientSearchToken
 from plugins.crm_register.search import fold
 from plugins.invoicing.invoices import OPEN_STATUSES
@@ -62,29 +63,45 @@ def require_transaction(request: Request) -> BankTransaction:
 def payment_list(request: Request) -> dict[str, Any]:
     """Payments by state (waiting ones by default), oldest first, with suggestions."""
     state = request.params.get("state", OPEN)
-    stmt = sa.select(BankTransaction)
+    stmt = sa.select(BankTransaction).options(*WITH_ALLOCATIONS)
     if state in STATES:
         stmt = stmt.where(BankTransaction.state == state)
     else:
         state = ""
     stmt = stmt.order_by(BankTransaction.booking_date.desc() if state != OPEN
                          else BankTransaction.booking_date, BankTransaction.id)
-    return {"pager": paginate(request.dbsession, request, stmt, size=50), "state": state,
+    page = paginate(request.dbsession, request, stmt, size=50)
+    found = _load_suggested(request, page.items)
+    return {"pager": page, "state": state,
             "state_labels": STATE_LABELS, "can_match": request.has_permission(PAYMENT_MATCH),
             "reason_text": lambda reason: reason_text(request, reason),
-            "suggested": lambda t: _suggested_parts(request, t)}
+            "suggested": lambda t: _suggested_parts(request, t, found)}
 
 
-def _suggested_parts(request: Request, transaction: BankTransaction) -> list[dict[str, Any]]:
-    """The suggestion of ``transaction`` with its invoices and clients, for the page."""
-    parts = []
-    for raw in transaction.suggestion or ():
-        invoice = request.dbsession.get(Invoice, raw["invoice_id"]) if raw.get("invoice_id") \
-            else None
-        client = request.dbsession.get(Client, raw["client_id"]) if raw.get("client_id") \
-            else None
-        parts.append({"invoice": invoice, "client": client, "amount": Decimal(raw["amount"])})
-    return parts
+def _load_suggested(request: Request, transactions: list[BankTransaction]) -> dict[str, Any]:
+    """The suggestions' invoices and clients of a page, read in two queries."""
+    parts = [raw for t in transactions for raw in t.suggestion or ()]
+    invoice_ids = {raw["invoice_id"] for raw in parts if raw.get("invoice_id")}
+    client_ids = {raw["client_id"] for raw in parts if raw.get("client_id")}
+    found: dict[str, Any] = {"invoice": {}, "client": {}}
+    if invoice_ids:
+        found["invoice"] = {i.id: i for i in request.dbsession.scalars(
+            sa.select(Invoice).where(Invoice.id.in_(invoice_ids)))}
+    if client_ids:
+        found["client"] = {c.id: c for c in request.dbsession.scalars(
+            sa.select(Client).where(Client.id.in_(client_ids)))}
+    return found
+
+
+def _suggested_parts(request: Request, transaction: BankTransaction,
+                     found: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The suggestion of ``transaction`` with its invoices and clients, for the page
+    (from ``found`` of :func:`_load_suggested` when given)."""
+    found = found or _load_suggested(request, [transaction])
+    return [{"invoice": found["invoice"].get(raw.get("invoice_id")),
+             "client": found["client"].get(raw.get("client_id")),
+             "amount": Decimal(raw["amount"])}
+            for raw in transaction.suggestion or ()]
 
 
 def _candidate_clients(request: Request, transaction: BankTransaction) -> list[Client]:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
+from sqlalchemy.orm import joinedload, selectinload
 
 from core.paging import paginate
 from core.web import flash
@@ -20,11 +21,22 @@ from plugins.bank_import.i18n import _
 from plugins.bank_import.importing import MAX_FILE_BYTES, import_file
 from plugins.bank_import.labels import STATE_LABELS
 from plugins.bank_import.matching import reason_text
-from plugins.bank_import.models import OPEN, BankAccount, BankTransaction, Statement
+from plugins.bank_import.models import (
+    OPEN,
+    Allocation,
+    BankAccount,
+    BankTransaction,
+    Statement,
+)
 from plugins.bank_import.permissions import PAYMENT_VIEW, STATEMENT_IMPORT
 from plugins.bank_import.statements import StatementError
 
 LIST_TEMPLATE = "plugins.bank_import:templates/statements.pt"
+WITH_ALLOCATIONS = (
+    selectinload(BankTransaction.allocations).options(
+        joinedload(Allocation.invoice), joinedload(Allocation.client)),
+)
+"""Loader options for listing transactions with their matches in a few queries."""
 
 
 def parsers(request: Request) -> list[Any]:
@@ -86,6 +98,7 @@ def statement_view(request: Request) -> dict[str, Any]:
     if statement is None:
         raise HTTPNotFound()
     stmt = (sa.select(BankTransaction).where(BankTransaction.statement_id == statement.id)
+            .options(*WITH_ALLOCATIONS)
             .order_by(BankTransaction.booking_date, BankTransaction.id))
     counts = dict(request.dbsession.execute(
         sa.select(BankTransaction.state, sa.func.count())
