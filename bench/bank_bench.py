@@ -26,10 +26,13 @@ them with an order number in the text), 5 % outgoing payments, 5 % bank fees.
 
 **The measurements**, each in a fresh Python process with a fresh engine and session
 (``import_file`` as the upload view calls it, the tenant scope and user set): parsing
-alone; the import with ``tracemalloc`` (rolled back, for the memory peak); optionally the
-import under ``cProfile`` (rolled back); the import committed (the timed figure, with its
-phases and SQL); the same file a second time (every entry a duplicate). Results are
-printed and written to ``bench/results/bank-<timestamp>.json`` (git-ignored).
+alone (plain and under ``tracemalloc``); the import under ``tracemalloc`` (for the memory
+peak) and, with ``--profile``, under ``cProfile``; the timed import ``--repeat`` times,
+committed (all but the last on copies of the database, the last on the database as built,
+with its phases, SQL by kind of statement, CPU time and peak RSS); then the same file
+again (every entry a duplicate), once at once and once after ``ANALYZE``. Which payments
+were matched is checked against what the generator meant. Results are printed and written
+to ``bench/results/bank-<timestamp>.json`` (git-ignored) with a hash of the code measured.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import contextlib
 import cProfile
 import datetime as dt
 import functools
+import hashlib
 import io
 import itertools
 import json
@@ -47,7 +51,9 @@ import platform
 import pstats
 import random
 import resource
+import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -329,7 +335,11 @@ def build_dataset(url: str, sizes: Sizes, seed: int = SEED,
             conn.execute(sa.update(Counter.__table__).where(
                 Counter.__table__.c.tenant_id == tenant_id, Counter.__table__.c.name == "client")
                 .values(value=sizes.clients))
-            conn.execute(sa.text("ANALYZE"))
+            if engine.dialect.name == "sqlite":
+                conn.execute(sa.text("ANALYZE"))
+        if engine.dialect.name == "postgresql":  # as autovacuum leaves a long-lived database
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE"))
         seconds["sequences and analyze"] = time.perf_counter() - step
     finally:
         engine.dispose()
@@ -509,19 +519,27 @@ class Phases:
         self.statements: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
         """Executions and seconds by kind of statement (see :func:`_statement_kind`)."""
         self._undo: list[tuple[Any, str, Any]] = []
+        self._active: Counter[str] = Counter()
 
     def wrap(self, owner: Any, name: str, label: str) -> None:
-        """Replace ``owner.name`` by a timed wrapper (until :meth:`restore`)."""
-        original = getattr(owner, name)
+        """Replace ``owner.name`` by a timed wrapper (until :meth:`restore`); nothing when
+        there is no such function (the code measured has changed)."""
+        original = getattr(owner, name, None)
+        if original is None:
+            return
 
         @functools.wraps(original)
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if self._active[label]:  # one wrapped function calling another of the label
+                return original(*args, **kwargs)
+            self._active[label] += 1
             started = time.perf_counter()
             try:
                 return original(*args, **kwargs)
             finally:
                 self.seconds[label] += time.perf_counter() - started
                 self.calls[label] += 1
+                self._active[label] -= 1
 
         setattr(owner, name, timed)
         self._undo.append((owner, name, original))
@@ -613,7 +631,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     parsers = builtin_parsers()
     path = Path(spec["file"])
     data = path.read_bytes()
-    out: dict[str, Any] = {"mode": spec["mode"], "load_before": os.getloadavg()}
+    out: dict[str, Any] = {"mode": spec["mode"], "load_before": os.getloadavg(),
+                           "code": code_version()}
     if spec["mode"] == "parse":
         rss = _rss_mib()
         if spec.get("trace"):
@@ -640,10 +659,13 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         phases.listen(engine, session)
         phases.wrap(importing, "import_statements", "store, match, apply")
         phases.wrap(importing, "_store", "store")
-        phases.wrap(importing, "match_transactions", "match and apply")
+        for owner in (importing, matching):  # whichever name the import calls
+            for name in ("match_transactions", "match_payments"):
+                phases.wrap(owner, name, "match and apply")
         phases.wrap(matching.MatchContext, "load", "match: read invoices, clients")
         phases.wrap(matching, "_load_invoice_objects", "match: load invoice objects")
         phases.wrap(matching, "allocate", "match: allocate")
+        phases.wrap(matching, "_write", "match: write")
         profiler = cProfile.Profile() if spec.get("profile") else None
         rss = _rss_mib()
         if spec.get("trace"):
@@ -716,7 +738,8 @@ def check_matches(url: str, tenant_id: int, statement_ids: list[int],
     with session, tenant_scope(session, tenant_id):
         rows = session.execute(sa.select(
             BankTransaction.id, BankTransaction.bank_reference, BankTransaction.state,
-            BankTransaction.confidence).where(BankTransaction.statement_id.in_(statement_ids)))
+            BankTransaction.confidence, BankTransaction.suggestion)
+            .where(BankTransaction.statement_id.in_(statement_ids)))
         transactions = rows.all()
         for transaction_id, invoice_id in session.execute(
                 sa.select(Allocation.transaction_id, Allocation.invoice_id)
@@ -725,7 +748,7 @@ def check_matches(url: str, tenant_id: int, statement_ids: list[int],
             allocated[transaction_id].add(invoice_id)
     engine.dispose()
     table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for transaction_id, reference, state, confidence in transactions:
+    for transaction_id, reference, state, confidence, suggestion in transactions:
         meant = expected[reference]
         counts = table[(meant.kind, meant.detail)]
         counts["entries"] += 1
@@ -735,6 +758,11 @@ def check_matches(url: str, tenant_id: int, statement_ids: list[int],
             counts["applied to the meant invoice" if right else "applied elsewhere"] += 1
         elif state == "open" and confidence > 0:
             counts["proposed"] += 1
+            proposed = {part.get("invoice_id") for part in suggestion or ()}
+            if meant.invoice_id is not None and meant.invoice_id in proposed:
+                counts["proposed the meant invoice"] += 1
+            elif proposed - {None}:
+                counts["proposed another invoice"] += 1
         elif state == "open":
             counts["no proposal"] += 1
         else:
@@ -747,7 +775,38 @@ def check_matches(url: str, tenant_id: int, statement_ids: list[int],
 
 # --- the benchmark -----------------------------------------------------------------------
 
-def bench_database(kind: str, sizes: Sizes, workdir: Path, profile: bool,
+@contextlib.contextmanager
+def database_copy(url: str, workdir: Path, name: str) -> Iterator[str]:
+    """A copy of the database at ``url`` (no connection to it may be open), removed
+    afterwards: a copied SQLite file, or ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        target = workdir / f"{name}.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{parsed.database}{suffix}")
+            if source.exists():
+                shutil.copyfile(source, f"{target}{suffix}")
+        try:
+            yield f"sqlite:///{target}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{target}{suffix}").unlink(missing_ok=True)
+        return
+    copy = f"{parsed.database}_{name}"
+    admin = sa.create_engine(crm_dataset.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{copy}" TEMPLATE "{parsed.database}"'))
+        try:
+            yield parsed.set(database=copy).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def bench_database(kind: str, sizes: Sizes, workdir: Path, profile: bool, repeat: int,
                    stamp: str) -> dict[str, Any]:
     """Build the data set on ``kind``, write the statement and run the measurements."""
     from plugins.bank_import.tests.statement_builder import build_camt053
@@ -782,25 +841,58 @@ def bench_database(kind: str, sizes: Sizes, workdir: Path, profile: bool,
         del entries, blob
         base = {"url": url, "tenant_id": data.tenant_id, "user_id": data.user_id,
                 "file": str(path)}
-        steps = [("parse", {"mode": "parse"}),
-                 ("parse, traced", {"mode": "parse", "trace": True}),
-                 ("import, traced, rolled back", {"mode": "import", "trace": True})]
+        runs: dict[str, Any] = {}
+
+        def step(name: str, spec: dict[str, Any], url: str = url) -> dict[str, Any]:
+            print(f"{kind}: {name} ...", end=" ", flush=True)
+            runs[name] = measure({**base, **spec, "url": url})
+            print(f"{runs[name]['seconds']:.2f} s", flush=True)
+            return runs[name]
+
+        step("parse", {"mode": "parse"})
+        step("parse, traced", {"mode": "parse", "trace": True})
+        # Memory and profile on copies, so that the timed import finds the database as built.
+        with database_copy(url, workdir, "traced") as copy:
+            step("import, traced (on a copy)", {"mode": "import", "trace": True,
+                                                "commit": True}, copy)
         if profile:
             RESULTS_DIR.mkdir(exist_ok=True)
-            steps.append(("import, profiled, rolled back", {
-                "mode": "import", "profile": str(RESULTS_DIR / f"bank-{kind}-{stamp}.prof")}))
-        steps += [("import", {"mode": "import", "commit": True}),
-                  ("import again (duplicates)", {"mode": "import", "commit": True})]
-        runs: dict[str, Any] = {}
-        for name, spec in steps:
-            print(f"{kind}: {name} ...", end=" ", flush=True)
-            runs[name] = measure({**base, **spec})
-            print(f"{runs[name]['seconds']:.2f} s", flush=True)
-            if name == "import":
-                out["matches"] = check_matches(url, data.tenant_id,
-                                               runs[name]["statement_ids"], expected)
+            with database_copy(url, workdir, "profiled") as copy:
+                step("import, profiled (on a copy)", {
+                    "mode": "import", "commit": True,
+                    "profile": str(RESULTS_DIR / f"bank-{kind}-{stamp}.prof")}, copy)
+        for number in range(1, repeat):
+            with database_copy(url, workdir, f"repeat{number}") as copy:
+                step(f"import, repeat {number} (on a copy)", {"mode": "import",
+                                                             "commit": True}, copy)
+        first = step("import", {"mode": "import", "commit": True})
+        seconds = sorted(run["seconds"] for name, run in runs.items()
+                         if name == "import" or name.startswith("import, repeat"))
+        out["import_seconds"] = {"runs": seconds, "median": statistics.median(seconds),
+                                 "min": seconds[0], "max": seconds[-1]}
+        out["matches"] = check_matches(url, data.tenant_id, first["statement_ids"], expected)
+        step("import again (duplicates)", {"mode": "import", "commit": True})
+        # The statistics still describe the bank tables as built (empty); autovacuum would
+        # analyze them within a minute or so.
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))
+        engine.dispose()
+        step("import again, after ANALYZE", {"mode": "import", "commit": True})
         out["runs"] = runs
     return out
+
+
+def _spread(seconds: dict[str, Any]) -> str:
+    text = f"**{seconds['median']:.1f}**"
+    if len(seconds["runs"]) > 1:
+        text += f" ({seconds['min']:.1f}-{seconds['max']:.1f})"
+    return text
+
+
+def _phase(phases: dict[str, float], name: str) -> str:
+    """Seconds in a phase, "-" when the code measured has no such function."""
+    return f"{phases[name]:.1f}" if name in phases else "-"
 
 
 def _mib(value: float | None) -> str:
@@ -813,22 +905,26 @@ def _load(run: dict[str, Any]) -> str:
 
 def report(results: list[dict[str, Any]]) -> str:
     """The results as Markdown tables."""
-    lines = ["| database | parse s | import s | of it: store | match and apply | flush "
-             "(audit) | commit | SQL statements | SQL s | CPU s | auto-matched | proposed | "
-             "no proposal | again (duplicates) s | load avg before/after |",
+    lines = ["| database | parse s | import s, median (min-max) | import s on the built "
+             "database | of it: store | match and apply | of that: read | of that: write "
+             "| ORM flushes | commit | SQL statements | SQL s | CPU s | auto-matched | proposed "
+             "| no proposal | again (duplicates) s | again after ANALYZE s "
+             "| load avg before/after |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-             "| ---: | ---: | ---: | --- |"]
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in results:
         runs = r["runs"]
         first, again = runs["import"], runs["import again (duplicates)"]
         p = first["phases"]
         lines.append(
-            f"| {r['database']} | {runs['parse']['seconds']:.2f} | **{first['seconds']:.1f}** "
-            f"| {p.get('store', 0):.1f} | {p.get('match and apply', 0):.1f} "
-            f"| {p.get('flush', 0):.1f} | {first['commit_seconds']:.2f} "
-            f"| {first['calls'].get('sql', 0)} | {p.get('sql', 0):.1f} "
+            f"| {r['database']} | {runs['parse']['seconds']:.2f} | {_spread(r['import_seconds'])} "
+            f"| {first['seconds']:.1f} | {_phase(p, 'store')} | {_phase(p, 'match and apply')} "
+            f"| {_phase(p, 'match: read invoices, clients')} | {_phase(p, 'match: write')} "
+            f"| {_phase(p, 'flush')} | {first['commit_seconds']:.2f} "
+            f"| {first['calls'].get('sql', 0)} | {_phase(p, 'sql')} "
             f"| {first['cpu_seconds']:.1f} | {first['applied']} | {first['suggested']} "
-            f"| {first['unmatched']} | {again['seconds']:.2f} | {_load(first)} |")
+            f"| {first['unmatched']} | {again['seconds']:.2f} "
+            f"| {runs['import again, after ANALYZE']['seconds']:.2f} | {_load(first)} |")
     lines += ["", "| database | step | seconds | tracemalloc peak MiB | RSS before MiB "
               "| RSS peak MiB | RSS growth MiB |", "| --- | --- | ---: | ---: | ---: | ---: "
               "| ---: |"]
@@ -840,17 +936,21 @@ def report(results: list[dict[str, Any]]) -> str:
                 f"| {run['rss_peak_mib']:.0f} "
                 f"| {run['rss_peak_mib'] - run['rss_before_mib']:.0f} |")
     lines += ["", "| database | entry | detail | entries | auto-matched | to the meant invoice "
-              "| elsewhere | proposed | no proposal | outgoing | fee |",
-              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| elsewhere | proposed | of them the meant invoice | another invoice "
+              "| no proposal | outgoing | fee |",
+              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+              "| ---: |"]
     for r in results:
         for m in r.get("matches", []):
             lines.append(
                 f"| {r['database']} | {m['kind']} | {m['detail']} | {m['entries']} "
                 f"| {m.get('applied', 0)} | {m.get('applied to the meant invoice', 0)} "
                 f"| {m.get('applied elsewhere', 0)} | {m.get('proposed', 0)} "
+                f"| {m.get('proposed the meant invoice', 0)} "
+                f"| {m.get('proposed another invoice', 0)} "
                 f"| {m.get('no proposal', 0)} | {m.get('outgoing', 0)} | {m.get('fee', 0)} |")
     for r in results:
-        prof = r["runs"].get("import, profiled, rolled back", {}).get("profile")
+        prof = r["runs"].get("import, profiled (on a copy)", {}).get("profile")
         if not prof:
             continue
         total = prof["total_seconds"] or 1.0
@@ -866,12 +966,32 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+CODE = ("plugins/bank_import", "plugins/invoicing/invoices.py", "plugins/invoicing/references.py",
+        "core/audit.py", "core/db.py")
+"""The code the import runs (besides the libraries), fingerprinted with the results; tests
+and views are left out."""
+
+
+def code_version() -> str:
+    """A short hash of the Python files of :data:`CODE` (tests and views excluded): figures
+    are only comparable between runs of the same code."""
+    digest = hashlib.sha256()
+    for entry in CODE:
+        path = REPO / entry
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            if not {"tests", "views"} & set(file.relative_to(REPO).parts):
+                digest.update(str(file.relative_to(REPO)).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def environment() -> dict[str, Any]:
     """The machine and the versions."""
     return {"cores": os.cpu_count(), "python": platform.python_version(),
             "system": f"{platform.system()} {platform.release()}",
             "sqlalchemy": sa.__version__, "sqlite": sqlite3.sqlite_version,
-            "load_average": os.getloadavg(),
+            "load_average": os.getloadavg(), "code": code_version(),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
 
 
@@ -892,8 +1012,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"smoke run: {QUICK.clients} clients, {QUICK.invoices} invoices, "
                              f"{QUICK.entries} entries (unless given)")
     parser.add_argument("--profile", action="store_true",
-                        help="also run the import under cProfile (rolled back) and report "
+                        help="also run the import under cProfile (on a copy) and report "
                              "where the time goes")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="timed imports (the first on the database as built, the others "
+                             "on copies of it); the table shows the median (default 3)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -910,11 +1033,18 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with _workdir() as workdir:
         for kind in kinds:
-            results.append(bench_database(kind, sizes, workdir, args.profile, stamp))
+            results.append(bench_database(kind, sizes, workdir, args.profile, args.repeat,
+                                          stamp))
     text = report(results)
     print()
     print(text)
-    slow = [r["database"] for r in results if r["runs"]["import"]["seconds"] > TARGET_SECONDS]
+    versions = {run["code"] for r in results for run in r["runs"].values()} | {env["code"]}
+    if len(versions) > 1:
+        print(f"\nWARNING: the code changed during the run ({', '.join(sorted(versions))}); "
+              "the figures are not comparable")
+    else:
+        print(f"\ncode {env['code']} (hash of {', '.join(CODE)}; no tests, no views)")
+    slow = [r["database"] for r in results if r["import_seconds"]["median"] > TARGET_SECONDS]
     print(f"\ntarget: the import under {TARGET_SECONDS:.0f} s: "
           + (f"missed on {', '.join(slow)}" if slow else "met"))
     RESULTS_DIR.mkdir(exist_ok=True)
