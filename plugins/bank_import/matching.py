@@ -53,6 +53,10 @@ MAX_COMBINATION_INVOICES = 20
 
 _TOKEN_SPLIT = re.compile(r"[\s,;:()\[\]#\"'!?]+")
 _DIGIT_GROUPS = re.compile(r"(?<!\d)\d[\d ]{3,24}\d(?!\d)")
+_NAMED_REFERENCE = re.compile(
+    r"\b(?:viitenumber|viitenr|viide|ref(?:erence)?)\.?\s*:?\s*(\d[\d ]{0,24}\d)(?!\d)",
+    re.IGNORECASE)
+"""A reference named as one ("viitenumber 3051 7"): short ones count too."""
 LEGAL_FORMS = ("ou", "as", "mtu", "fie", "sa", "tu", "uu", "oy", "ab", "sia", "uab", "ltd",
                "gmbh")
 """Legal forms payers put before or after the name ("OU PUIDUKOJA", "Puidukoja OÜ")."""
@@ -149,11 +153,15 @@ def stored_reference_key(reference: str) -> str:
 
 
 def references_in_text(text: str) -> list[str]:
-    """Valid Estonian reference numbers written in free text ("viitenumber 1213 1295 2")."""
-    found = []
+    """Valid Estonian reference numbers written in free text: any length after a word
+    naming it ("viitenumber 3051 7"), else from six digits ("1213 1295 2"), so that short
+    numbers of other kinds are not taken for references."""
+    found = [m.group(1).replace(" ", "") for m in _NAMED_REFERENCE.finditer(text or "")]
+    found = [value for value in found if references.is_valid_estonian(value)]
     for match in _DIGIT_GROUPS.finditer(text or ""):
         value = match.group().replace(" ", "")
-        if 6 <= len(value) <= 20 and references.is_valid_estonian(value):
+        if 6 <= len(value) <= 20 and references.is_valid_estonian(value) \
+                and value not in found:
             found.append(value)
     return found
 

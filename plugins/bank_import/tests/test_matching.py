@@ -306,3 +306,17 @@ def test_threshold_decides_what_is_applied(dbsession, tenant, bank_account, make
     assert result.matching.applied == applied
     assert invoice_state(dbsession, tenant, exact.id)[0] == ("paid" if applied else "confirmed")
     assert invoice_state(dbsession, tenant, partial.id)[0] == "confirmed"  # 80 < threshold
+
+
+def test_a_short_reference_named_in_the_text_is_read_as_the_reference(
+        dbsession, tenant, bank_account, make_client, make_invoice):
+    client = make_client(tenant, "Lühiviide OÜ")
+    invoice = make_invoice(tenant, client, "18.00")
+    assert len(invoice.reference) < 6  # a young series: the first invoices' references
+
+    run_import(dbsession, tenant, payment(
+        "18.00", description=f"Viitenumber {references.display(invoice.reference)}, aitäh"))
+
+    assert invoice_state(dbsession, tenant, invoice.id) == ("paid", Decimal("18.00"))
+    [t] = transactions(dbsession, tenant)
+    assert t.reason["source"] == "ref_invoice"
