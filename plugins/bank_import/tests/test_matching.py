@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from core.audit import history
 from core.db import tenant_scope
 from plugins.bank_import.allocations import Part, allocate, apply_prepayment, prepayment_balance
 from plugins.bank_import.importing import import_statements
@@ -320,3 +321,25 @@ def test_a_short_reference_named_in_the_text_is_read_as_the_reference(
     assert invoice_state(dbsession, tenant, invoice.id) == ("paid", Decimal("18.00"))
     [t] = transactions(dbsession, tenant)
     assert t.reason["source"] == "ref_invoice"
+
+
+def test_automatic_matches_are_in_the_audit_log(dbsession, tenant, bank_account, make_client,
+                                                make_invoice):
+    client = make_client(tenant, "Auditeeritud OÜ")
+    invoice = make_invoice(tenant, client, "64.00")
+
+    run_import(dbsession, tenant, payment("64.00", reference=invoice.reference))
+
+    [t] = transactions(dbsession, tenant)
+    with tenant_scope(dbsession, tenant.id):
+        entries = history(dbsession, "bank_transaction", t.id, with_children=True)
+        [allocation] = [e for e in entries if e.entity == "bank_allocation"]
+        invoice_entries = history(dbsession, "inv_invoice", invoice.id)
+    assert allocation.action == "insert"
+    assert [e.changes["state"] for e in entries if e.entity == "bank_transaction"] == [
+        ["open", "matched"]]
+    assert allocation.changes["amount"] == [None, "64.00"]
+    assert allocation.changes["invoice_id"] == [None, invoice.id]
+    assert allocation.changes["automatic"] == [None, True]
+    assert invoice_entries[0].changes == {"paid_amount": ["0.00", "64.00"],
+                                          "status": ["confirmed", "paid"]}
