@@ -68,6 +68,11 @@ def tenant_zone(request: Request) -> ZoneInfo:
     return ZoneInfo(tenant.timezone if tenant is not None else "Europe/Tallinn")
 
 
+def local_today(request: Request) -> dt.date:
+    """Today in the tenant's time zone (invoice due dates, ageing, "overdue")."""
+    return dt.datetime.now(tenant_zone(request)).date()
+
+
 def format_money(request: Request, amount: Decimal | int | None, currency: str = "EUR") -> str:
     """``1 234,56 €`` in Estonian, ``€1,234.56`` in English; empty for None."""
     if amount is None:

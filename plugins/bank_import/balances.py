@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from pyramid.request import Request
 from sqlalchemy.orm import Session, aliased
 
-from core.i18n import tenant_zone
+from core.i18n import local_today
 from plugins.bank_import.allocations import prepayment_balance
 from plugins.bank_import.i18n import _
 from plugins.bank_import.models import Allocation, BankTransaction
@@ -80,10 +80,6 @@ def _money(value: Any) -> Decimal:
         return value.quantize(CENT)
     return Decimal(str(value)).quantize(CENT)
 
-
-def local_today(request: Request) -> dt.date:
-    """Today in the tenant's time zone."""
-    return dt.datetime.now(tenant_zone(request)).date()
 
 
 # --- the balance of one client ------------------------------------------------------------

@@ -17,6 +17,7 @@ from plugins.bank_import.models import BankAccount
 from plugins.crm_register.models import Client
 from plugins.crm_register.tests.conftest import make_client  # noqa: F401 - shared fixture
 from plugins.invoicing.invoices import LineInput, add_line, confirm, new_draft
+from plugins.invoicing.models import Invoice
 
 COMPANY_IBAN = "EE382200221020145685"
 """The bank account of the test tenant, as in the statement fixtures."""
@@ -60,6 +61,15 @@ def make_invoice(db_url: str) -> Iterator[Callable[..., IssuedInvoice]]:
 
     yield factory
     engine.dispose()
+
+
+def invoice_status(dbsession: Any, tenant: Any, invoice_id: int) -> tuple[str, Decimal]:
+    """``(status, paid amount)`` of an invoice as committed (the session's view refreshed)."""
+    dbsession.rollback()
+    dbsession.expire_all()
+    with tenant_scope(dbsession, tenant.id):
+        invoice = dbsession.get(Invoice, invoice_id)
+        return invoice.status, invoice.paid_amount
 
 
 @pytest.fixture

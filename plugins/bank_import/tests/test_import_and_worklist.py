@@ -15,9 +15,8 @@ from core.db import tenant_scope
 from core.models import AuditEntry
 from plugins.bank_import.models import Allocation, BankTransaction, Statement
 from plugins.bank_import.statements import ParsedEntry
-from plugins.bank_import.tests.conftest import COMPANY_IBAN
+from plugins.bank_import.tests.conftest import COMPANY_IBAN, invoice_status
 from plugins.bank_import.tests.statement_builder import build_camt053
-from plugins.invoicing.models import Invoice
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = dt.date.today()
@@ -48,13 +47,6 @@ def counts(dbsession, tenant):
                 dbsession.scalar(sa.select(sa.func.count()).select_from(BankTransaction)))
 
 
-def invoice_of(dbsession, tenant, invoice_id):
-    dbsession.rollback()
-    dbsession.expire_all()
-    with tenant_scope(dbsession, tenant.id):
-        invoice = dbsession.get(Invoice, invoice_id)
-        return invoice.status, invoice.paid_amount
-
 
 def test_upload_matches_and_a_second_upload_adds_nothing(
         browser, tenant, accountant, bank_account, make_client, make_invoice, dbsession):
@@ -74,12 +66,12 @@ def test_upload_matches_and_a_second_upload_adds_nothing(
     row = page.html.find(id=f"entry-{_id_of(dbsession, tenant, 'B-1')}")
     assert invoice.number in row.text
     assert f"= invoice {invoice.number}" in row.text
-    assert invoice_of(dbsession, tenant, invoice.id) == ("paid", Decimal("240.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("240.00"))
 
     again = upload(b, "statement.xml", data).follow()
     assert "Entries in the file: 3; new: 0; imported before: 3." in again.text
     assert counts(dbsession, tenant) == (2, 3)
-    assert invoice_of(dbsession, tenant, invoice.id) == ("paid", Decimal("240.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("240.00"))
 
 
 def test_overlapping_statements_add_each_entry_once_even_without_bank_references(
@@ -177,13 +169,13 @@ def test_accept_a_suggestion_then_undo_it(browser, tenant, accountant, bank_acco
 
     assert "The suggestion is applied." in page.text
     assert page.html.find(id="payment-state").text == "matched"
-    assert invoice_of(dbsession, tenant, invoice.id) == ("paid", Decimal("75.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("75.00"))
     assert f"payment-{payment_id}" not in b.get("/bank/payments").text
 
     page = b.post(f"/bank/payments/{payment_id}/undo", {"csrf_token": b.csrf_token},
                       status=303).follow()
     assert page.html.find(id="payment-state").text == "waiting"
-    assert invoice_of(dbsession, tenant, invoice.id) == ("confirmed", Decimal("0.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("confirmed", Decimal("0.00"))
     history = page.html.find(id="history").text
     assert "75.00 allocated" in history
     assert "75.00 taken back" in history
@@ -212,8 +204,8 @@ def test_split_over_two_invoices_with_the_rest_as_prepayment(
         status=303).follow()
 
     assert "The payment is matched." in page.text
-    assert invoice_of(dbsession, tenant, first.id) == ("paid", Decimal("30.00"))
-    assert invoice_of(dbsession, tenant, second.id) == ("partly_paid", Decimal("40.00"))
+    assert invoice_status(dbsession, tenant, first.id) == ("paid", Decimal("30.00"))
+    assert invoice_status(dbsession, tenant, second.id) == ("partly_paid", Decimal("40.00"))
     with tenant_scope(dbsession, tenant.id):
         parts = sorted((a.invoice_id or 0, a.amount) for a in dbsession.scalars(
             sa.select(Allocation)))
@@ -241,7 +233,7 @@ def test_refused_decisions_change_nothing(browser, tenant, accountant, bank_acco
     assert f"Invoice {invoice.number} has 30.00 open; it cannot take 60.00." in too_much.text
     assert "There is no confirmed invoice numbered \"NOPE-1\"." in unknown.text
     assert "Choose a client from the list, or enter a client number." in nobody.text
-    assert invoice_of(dbsession, tenant, invoice.id) == ("confirmed", Decimal("0.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("confirmed", Decimal("0.00"))
     with tenant_scope(dbsession, tenant.id):
         assert dbsession.scalar(sa.select(sa.func.count()).select_from(Allocation)) == 0
         assert dbsession.get(BankTransaction, payment_id).state == "open"
@@ -285,7 +277,7 @@ def test_matching_again_after_the_invoice_is_issued(browser, tenant, accountant,
                       status=303).follow()
 
     assert "Waiting payments: 1; matched automatically now: 1." in page.text
-    assert invoice_of(dbsession, tenant, invoice.id)[0] == "paid"
+    assert invoice_status(dbsession, tenant, invoice.id)[0] == "paid"
 
 
 def test_secretary_sees_payments_but_cannot_decide_or_import(

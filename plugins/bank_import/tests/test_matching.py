@@ -16,7 +16,7 @@ from plugins.bank_import.importing import import_statements
 from plugins.bank_import.matching import reason_text
 from plugins.bank_import.models import BankSettings, BankTransaction
 from plugins.bank_import.statements import ParsedEntry, ParsedStatement
-from plugins.bank_import.tests.conftest import COMPANY_IBAN
+from plugins.bank_import.tests.conftest import COMPANY_IBAN, invoice_status
 from plugins.invoicing import references
 from plugins.invoicing.models import Invoice
 from plugins.invoicing.models import Settings as InvoicingSettings
@@ -58,13 +58,6 @@ def transactions(dbsession, tenant):
         return list(dbsession.scalars(sa.select(BankTransaction).order_by(BankTransaction.id)))
 
 
-def invoice_state(dbsession, tenant, invoice_id):
-    dbsession.rollback()
-    dbsession.expire_all()
-    with tenant_scope(dbsession, tenant.id):
-        invoice = dbsession.get(Invoice, invoice_id)
-        return invoice.status, invoice.paid_amount
-
 
 def set_threshold(dbsession, tenant, value):
     with tenant_scope(dbsession, tenant.id):
@@ -81,8 +74,8 @@ def test_reference_of_an_invoice_pays_it_with_a_readable_reason(
     result = run_import(dbsession, tenant, payment("120.00", reference=invoice.reference))
 
     assert (result.entries_new, result.matching.applied) == (1, 1)
-    assert invoice_state(dbsession, tenant, invoice.id) == ("paid", Decimal("120.00"))
-    assert invoice_state(dbsession, tenant, other.id)[0] == "confirmed"
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("120.00"))
+    assert invoice_status(dbsession, tenant, other.id)[0] == "confirmed"
     [t] = transactions(dbsession, tenant)
     assert (t.state, t.confidence, t.client_id) == ("matched", 100, client.id)
     assert reason_text(English, t.reason) == (
@@ -97,7 +90,7 @@ def test_rf_form_of_the_reference_is_recognised(dbsession, tenant, bank_account,
 
     run_import(dbsession, tenant, payment("55.50", reference=rf))
 
-    assert invoice_state(dbsession, tenant, invoice.id) == ("paid", Decimal("55.50"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("55.50"))
 
 
 def test_partial_payments_add_up_in_one_file_and_across_files(
@@ -108,13 +101,13 @@ def test_partial_payments_add_up_in_one_file_and_across_files(
     run_import(dbsession, tenant,
                payment("100.00", reference=invoice.reference, bank_reference="A1"),
                payment("50.00", reference=invoice.reference, bank_reference="A2"))
-    assert invoice_state(dbsession, tenant, invoice.id) == ("partly_paid", Decimal("150.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("partly_paid", Decimal("150.00"))
     first = transactions(dbsession, tenant)[0]
     assert "partial payment, 200.00 of invoice" in reason_text(English, first.reason)
 
     run_import(dbsession, tenant, payment("150.00", reference=invoice.reference,
                                           bank_reference="A3"), name="next.xml")
-    assert invoice_state(dbsession, tenant, invoice.id) == ("paid", Decimal("300.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("300.00"))
     assert [t.state for t in transactions(dbsession, tenant)] == ["matched"] * 3
 
 
@@ -125,7 +118,7 @@ def test_overpayment_becomes_prepayment_offered_for_the_next_invoice(
 
     run_import(dbsession, tenant, payment("130.00", reference=invoice.reference))
 
-    assert invoice_state(dbsession, tenant, invoice.id) == ("paid", Decimal("100.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("100.00"))
     [t] = transactions(dbsession, tenant)
     assert t.state == "matched"
     assert "30.00 more than invoice" in reason_text(English, t.reason)
@@ -139,7 +132,7 @@ def test_overpayment_becomes_prepayment_offered_for_the_next_invoice(
                                    user_id=None)
         dbsession.commit()
     assert applied == Decimal("30.00")
-    assert invoice_state(dbsession, tenant, following.id) == ("partly_paid", Decimal("30.00"))
+    assert invoice_status(dbsession, tenant, following.id) == ("partly_paid", Decimal("30.00"))
     with tenant_scope(dbsession, tenant.id):
         assert prepayment_balance(dbsession, client.id) == Decimal("0.00")
 
@@ -154,9 +147,9 @@ def test_one_payment_for_several_invoices_named_in_the_description(
     run_import(dbsession, tenant, payment(
         "100.00", description=f"Arved nr {first.number}, {second.number}. Aitäh!"))
 
-    assert invoice_state(dbsession, tenant, first.id)[0] == "paid"
-    assert invoice_state(dbsession, tenant, second.id)[0] == "paid"
-    assert invoice_state(dbsession, tenant, untouched.id)[0] == "confirmed"
+    assert invoice_status(dbsession, tenant, first.id)[0] == "paid"
+    assert invoice_status(dbsession, tenant, second.id)[0] == "paid"
+    assert invoice_status(dbsession, tenant, untouched.id)[0] == "confirmed"
     [t] = transactions(dbsession, tenant)
     assert t.confidence == 90
     assert reason_text(English, t.reason) == (
@@ -178,9 +171,9 @@ def test_client_reference_pays_the_combination_of_open_invoices(
     run_import(dbsession, tenant, payment("55.00", reference=old.reference))
 
     # 25 + 30 is the only combination of 55: the oldest and the newest.
-    assert invoice_state(dbsession, tenant, old.id)[0] == "paid"
-    assert invoice_state(dbsession, tenant, new.id)[0] == "paid"
-    assert invoice_state(dbsession, tenant, middle.id)[0] == "confirmed"
+    assert invoice_status(dbsession, tenant, old.id)[0] == "paid"
+    assert invoice_status(dbsession, tenant, new.id)[0] == "paid"
+    assert invoice_status(dbsession, tenant, middle.id)[0] == "confirmed"
     [t] = transactions(dbsession, tenant)
     assert reason_text(English, t.reason).startswith(
         f"reference {references.display(old.reference)} = client Püsiklient OÜ; amount = "
@@ -199,12 +192,12 @@ def test_known_payer_account_is_a_suggestion_below_the_threshold(
                              "amount": "99.90"}]
     assert reason_text(English, t.reason) == (
         f"payer account {PAYER_IBAN} is client Kontoga OÜ's; amount = invoice {invoice.number}")
-    assert invoice_state(dbsession, tenant, invoice.id)[0] == "confirmed"
+    assert invoice_status(dbsession, tenant, invoice.id)[0] == "confirmed"
 
     set_threshold(dbsession, tenant, 80)
     second = make_invoice(tenant, client, "10.00")
     run_import(dbsession, tenant, payment("10.00", account=PAYER_IBAN, bank_reference="K2"))
-    assert invoice_state(dbsession, tenant, second.id)[0] == "paid"
+    assert invoice_status(dbsession, tenant, second.id)[0] == "paid"
 
 
 def test_an_account_that_paid_for_several_clients_is_not_enough_alone(
@@ -234,8 +227,8 @@ def test_an_account_that_paid_for_several_clients_is_not_enough_alone(
     assert reason_text(English, latest.reason) == (
         f"payer account {PAYER_IBAN} has paid for several clients: Jaan Tamm, Mari Tamm; "
         "choose the client")
-    assert invoice_state(dbsession, tenant, father_invoice.id)[0] == "confirmed"
-    assert invoice_state(dbsession, tenant, daughter_invoice.id)[0] == "confirmed"
+    assert invoice_status(dbsession, tenant, father_invoice.id)[0] == "confirmed"
+    assert invoice_status(dbsession, tenant, daughter_invoice.id)[0] == "confirmed"
 
     # With the name of one of them, the account and the name together point to her.
     run_import(dbsession, tenant, payment("20.00", account=PAYER_IBAN, name="MARI TAMM",
@@ -243,7 +236,7 @@ def test_an_account_that_paid_for_several_clients_is_not_enough_alone(
     latest = transactions(dbsession, tenant)[-1]
     assert latest.client_id == daughter.id
     assert latest.reason["source"] == "iban_name"
-    assert invoice_state(dbsession, tenant, daughter_invoice.id)[0] == "paid"
+    assert invoice_status(dbsession, tenant, daughter_invoice.id)[0] == "paid"
 
 
 def test_payer_name_alone_finds_the_client_with_legal_form_first(
@@ -271,7 +264,7 @@ def test_outgoing_payments_and_fees_are_recorded_never_matched(
 
     assert [t.state for t in transactions(dbsession, tenant)] == ["outgoing", "fee", "open"]
     assert all(not t.allocations for t in transactions(dbsession, tenant))
-    assert invoice_state(dbsession, tenant, invoice.id)[0] == "confirmed"
+    assert invoice_status(dbsession, tenant, invoice.id)[0] == "confirmed"
 
 
 def test_reference_of_a_paid_invoice_waits_as_a_prepayment_suggestion(
@@ -288,7 +281,7 @@ def test_reference_of_a_paid_invoice_waits_as_a_prepayment_suggestion(
     assert (second.state, second.confidence) == ("open", 60)
     assert second.suggestion == [{"client_id": client.id, "invoice_id": None, "amount": "70.00"}]
     assert "is already paid" in reason_text(English, second.reason)
-    assert invoice_state(dbsession, tenant, invoice.id) == ("paid", Decimal("70.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("70.00"))
 
 
 @pytest.mark.parametrize("threshold, applied", [(95, 1), (101, 0)])
@@ -305,8 +298,8 @@ def test_threshold_decides_what_is_applied(dbsession, tenant, bank_account, make
                                 bank_reference="T2"))
 
     assert result.matching.applied == applied
-    assert invoice_state(dbsession, tenant, exact.id)[0] == ("paid" if applied else "confirmed")
-    assert invoice_state(dbsession, tenant, partial.id)[0] == "confirmed"  # 80 < threshold
+    assert invoice_status(dbsession, tenant, exact.id)[0] == ("paid" if applied else "confirmed")
+    assert invoice_status(dbsession, tenant, partial.id)[0] == "confirmed"  # 80 < threshold
 
 
 def test_a_short_reference_named_in_the_text_is_read_as_the_reference(
@@ -318,7 +311,7 @@ def test_a_short_reference_named_in_the_text_is_read_as_the_reference(
     run_import(dbsession, tenant, payment(
         "18.00", description=f"Viitenumber {references.display(invoice.reference)}, aitäh"))
 
-    assert invoice_state(dbsession, tenant, invoice.id) == ("paid", Decimal("18.00"))
+    assert invoice_status(dbsession, tenant, invoice.id) == ("paid", Decimal("18.00"))
     [t] = transactions(dbsession, tenant)
     assert t.reason["source"] == "ref_invoice"
 

@@ -14,12 +14,12 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from core.i18n import local_today
 from core.paging import Page, page_number
 from plugins.bank_import.balances import (
     BUCKET_LABELS,
     BUCKETS,
     ReceivableRow,
-    local_today,
     receivables,
     receivables_total,
 )

@@ -15,7 +15,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from core.i18n import tenant_zone
+from core.i18n import local_today
 from core.paging import paginate
 from core.web import flash
 from plugins.crm_register.access import client_filter, require_client
@@ -69,10 +69,6 @@ STATUS_LABELS = {
 KIND_LABELS = {"invoice": _("Invoice"), "prepayment": _("Prepayment invoice"),
                "credit": _("Credit invoice")}
 
-
-def local_today(request: Request) -> dt.date:
-    """Today in the tenant's time zone."""
-    return dt.datetime.now(tenant_zone(request)).date()
 
 
 def require_invoice(request: Request) -> Invoice:

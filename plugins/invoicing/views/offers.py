@@ -13,6 +13,7 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from core.i18n import local_today
 from core.paging import paginate
 from core.web import flash
 from plugins.crm_register.access import client_filter, require_client
@@ -23,7 +24,6 @@ from plugins.invoicing.i18n import _
 from plugins.invoicing.invoices import InvoiceError, vat_codes
 from plugins.invoicing.models import Offer, OfferLine, Product
 from plugins.invoicing.permissions import INVOICE_EDIT, INVOICE_VIEW, OFFER_EDIT
-from plugins.invoicing.views.invoices import local_today
 from plugins.invoicing.views.line_form import MAX_LINES, read_line
 
 CARD_PAGE_SIZE = 20
